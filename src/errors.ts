@@ -1,0 +1,36 @@
+/**
+ * Errors a client may see. Everything else is internal: it is logged and the
+ * client only learns a generic message, never a stack or an internal text.
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'GRAPHQL_PARSE_FAILED'
+  | 'GRAPHQL_VALIDATION_FAILED'
+  | 'NOT_A_SUBSCRIPTION'
+  | 'UNKNOWN_OPERATION'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CURSOR'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'METHOD_NOT_ALLOWED'
+  | 'REQUEST_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR'
+
+/** A refusal of the request before the stream opens: status, code and a message safe to show. */
+export class RequestError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 414 | 500,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RequestError'
+  }
+}
+
+/** The body of every error response and of `event: error` frames. */
+export function errorBody(code: ErrorCode, message: string): { errors: { message: string; extensions: { code: ErrorCode } }[] } {
+  return { errors: [{ message, extensions: { code } }] }
+}

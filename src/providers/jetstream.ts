@@ -1,0 +1,187 @@
+import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  type OrderedConsumerOptions,
+} from '@nats-io/jetstream'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+import { isSequencePosition, planSequenceStart } from './sequence'
+import { Mailbox } from './mailbox'
+import { subjectMatches } from './subjects'
+
+/**
+ * How a stream gets its NATS connection. On Workers a connection cannot outlive
+ * its request, so each stream opens its own; a Node server may share one.
+ */
+export interface NatsConnector {
+  acquire(): Promise<NatsConnection>
+  release(nc: NatsConnection): Promise<void>
+}
+
+export interface JetStreamOptions {
+  /** Messages per pull request: the most a slow client can leave buffered here. */
+  batchSize?: number
+  /** How long one pull waits for live messages before it is renewed. */
+  pullExpiresMs?: number
+  /** Most at-most-once messages held for a slow client before its stream is cut. */
+  liveBufferLimit?: number
+}
+
+/** Servers before 2.10 take a single filter subject per consumer. */
+const supportsManyFilters = (nc: NatsConnection): boolean => {
+  const [major = 0, minor = 0] = (nc.info?.version ?? '0.0').split('.').map(Number)
+  return major > 2 || (major === 2 && minor >= 10)
+}
+
+export class JetStreamProvider implements Provider {
+  private readonly batchSize: number
+  private readonly pullExpiresMs: number
+  private readonly liveBufferLimit: number
+
+  constructor(
+    private readonly connector: NatsConnector,
+    options: JetStreamOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1000
+    this.pullExpiresMs = options.pullExpiresMs ?? 30_000
+    this.liveBufferLimit = options.liveBufferLimit ?? 10_000
+  }
+
+  isValidPosition(position: string): boolean {
+    return isSequencePosition(position)
+  }
+
+  async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+    const nc = await this.connector.acquire()
+    try {
+      const jsm = await jetstreamManager(nc)
+      const stream = route.streamName ?? (await findStream(jsm, route.names))
+      if (stream === undefined) {
+        // No stream captures these subjects: there is no history, so serve live core NATS, at most once.
+        yield* this.readCore(nc, route.names, signal)
+      } else {
+        yield* this.readStream(nc, jsm, stream, route.names, start, signal)
+      }
+    } finally {
+      await this.connector.release(nc)
+    }
+  }
+
+  private async *readStream(
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    stream: string,
+    subjects: string[],
+    start: StartPosition,
+    signal: AbortSignal,
+  ): AsyncIterable<ProviderItem[]> {
+    const { state } = await jsm.streams.info(stream)
+    const plan = planSequenceStart(start, { first: state.first_seq, last: state.last_seq })
+    // Older servers filter one subject per consumer: with several, read the stream and filter here.
+    const filterHere = subjects.length > 1 && !supportsManyFilters(nc)
+    const options: Partial<OrderedConsumerOptions> = {
+      filter_subjects: filterHere ? '>' : subjects.length === 1 ? subjects[0]! : subjects,
+      ...(plan.deliver === 'new'
+        ? { deliver_policy: DeliverPolicy.New }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: plan.sequence }),
+    }
+    if (plan.deliver === 'from' && plan.gap) yield [plan.gap]
+
+    const consumer = await jetstream(nc).consumers.get(stream, options)
+    const mailbox = new Mailbox<ProviderItem>()
+    let pull: ConsumerMessages | undefined
+    let pullError: unknown
+    const onAbort = () => {
+      pull?.stop()
+      mailbox.notify()
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      while (!signal.aborted) {
+        if (pullError !== undefined) throw pullError
+        if (mailbox.size > 0) {
+          yield mailbox.takeAll()
+          continue
+        }
+        // A new pull only once the previous one is delivered and taken: this is the backpressure.
+        if (pull === undefined) {
+          const current = await consumer.fetch({
+            max_messages: this.batchSize,
+            expires: this.pullExpiresMs,
+            callback: (m: JsMsg) => {
+              if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
+                mailbox.push({ type: 'event', position: String(m.seq), text: m.string() })
+              }
+            },
+          })
+          pull = current
+          current.closed().then(
+            () => {
+              if (pull === current) pull = undefined
+              mailbox.notify()
+            },
+            (error: unknown) => {
+              pullError = error
+              mailbox.notify()
+            },
+          )
+          if (signal.aborted) current.stop()
+          continue
+        }
+        await mailbox.wait()
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      pull?.stop()
+      await deleteConsumer(consumer)
+    }
+  }
+
+  private async *readCore(nc: NatsConnection, subjects: string[], signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+    const mailbox = new Mailbox<ProviderItem>()
+    let overflow = false
+    const subscriptions: Subscription[] = subjects.map((subject) =>
+      nc.subscribe(subject, {
+        callback: (_error, m) => {
+          if (mailbox.size < this.liveBufferLimit) mailbox.push({ type: 'event', position: undefined, text: m.string() })
+          else overflow = true
+        },
+      }),
+    )
+    const onAbort = () => mailbox.notify()
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      // A client too slow for live core NATS is cut rather than buffered without bound.
+      while (!signal.aborted && !overflow) {
+        if (mailbox.size > 0) yield mailbox.takeAll()
+        else await mailbox.wait()
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      for (const subscription of subscriptions) subscription.unsubscribe()
+    }
+  }
+}
+
+/** The one stream that captures all the subjects, or undefined when none does. */
+async function findStream(jsm: JetStreamManager, subjects: string[]): Promise<string | undefined> {
+  const names = await Promise.all(subjects.map((subject) => jsm.streams.find(subject).catch(() => undefined)))
+  const distinct = new Set(names)
+  if (distinct.size === 1) return names[0]
+  if (names.every((name) => name === undefined)) return undefined
+  throw new Error(`subjects ${subjects.join(', ')} are not all captured by one stream`)
+}
+
+/** Ephemeral consumers would otherwise linger on the server until their inactivity threshold. */
+async function deleteConsumer(consumer: Consumer): Promise<void> {
+  try {
+    await consumer.delete()
+  } catch {
+    // The connection may already be gone; the server then expires the consumer itself.
+  }
+}

@@ -1,0 +1,39 @@
+import type { GapReason } from '../sse/frames'
+import type { ProviderKind } from '../graphql/schema'
+
+/** What a subscription reads, after its templates were resolved from the operation's arguments. */
+export interface ResolvedRoute {
+  kind: ProviderKind
+  providerId: string
+  /** NATS subjects, Kafka topics or Redis stream keys; deduplicated, in schema order. */
+  names: string[]
+  /** NATS: `streamConfiguration.streamName` when the schema names the stream. */
+  streamName?: string
+}
+
+/** Where to start: new events only, the log start, or just after a position from a cursor. */
+export type StartPosition = { from: 'live' } | { from: 'earliest' } | { from: 'after'; position: string }
+
+export type ProviderItem =
+  /** `position` is undefined for at-most-once events (no log to resume from). */
+  | { type: 'event'; position: string | undefined; text: string }
+  /** `resumedFrom` is the position just before the first event that follows. */
+  | { type: 'gap'; requested: string | null; resumedFrom: string; reason: GapReason }
+
+/**
+ * One broker behind one small interface. `open` yields batches in log order and
+ * pulls the next batch only when asked (backpressure). When `signal` aborts, the
+ * provider releases every broker resource and its iterator ends.
+ * Broker failures are thrown from the iterator; the app turns them into
+ * `UPSTREAM_UNAVAILABLE` without showing their text.
+ */
+export interface Provider {
+  /** Whether a cursor's position text is one this provider could have written. */
+  isValidPosition(position: string): boolean
+  open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]>
+}
+
+/** Providers by `kind:providerId`, as EDFS routes name them. */
+export type ProviderRegistry = ReadonlyMap<string, Provider>
+
+export const providerKey = (kind: ProviderKind, providerId: string): string => `${kind}:${providerId}`

@@ -1,0 +1,42 @@
+/**
+ * Node entry: `npm start`. Node 20 has no global WebSocket, which nats-core's
+ * wsconnect needs (without it the connect never settles), so `ws` provides it.
+ */
+import { readFileSync } from 'node:fs'
+import { serve } from '@hono/node-server'
+import WebSocket from 'ws'
+import { ConfigError } from '../config'
+import { startDemoTicker } from '../demo/schema'
+import { createServerFromEnv } from '../setup'
+
+globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
+
+let server
+try {
+  server = createServerFromEnv(process.env, { readFile: (path) => readFileSync(path, 'utf8') })
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(`edge-stream: invalid configuration: ${error.message}`)
+  process.exit(1)
+}
+
+const { app, config, memoryBroker, log } = server
+const stopDemo =
+  config.schema.source === 'demo' && memoryBroker
+    ? startDemoTicker((subject, payload) => memoryBroker.publish(subject, JSON.stringify(payload)))
+    : () => {}
+
+const http = serve({ fetch: app.fetch, port: config.port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
+  log('info', 'server.listening', { url: `http://${info.address}:${info.port}`, schema: config.schema.source })
+  if (config.schema.source === 'demo') console.log(`edge-stream demo: open http://127.0.0.1:${info.port}/`)
+})
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopDemo()
+    // Open streams end without `complete`, so their clients resume on the next instance.
+    http.close()
+    if ('closeAllConnections' in http) http.closeAllConnections()
+    process.exit(0)
+  })
+}

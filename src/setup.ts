@@ -1,0 +1,69 @@
+import { createApp } from './app'
+import { ConfigError, envId, natsSettings, readConfig, type Config, type Env } from './config'
+import { demoPage } from './demo/page'
+import { loadEdfsSchema, SchemaError, type EdfsSchema } from './graphql/schema'
+import { createLogger, type Logger } from './log'
+import { JetStreamProvider } from './providers/jetstream'
+import { MemoryBroker, MemoryProvider } from './providers/memory'
+import { connectionPerStream } from './providers/nats-connection'
+import { providerKey, type Provider } from './providers/provider'
+import type { Hono } from 'hono'
+
+/** What differs between runtimes when building the app from the environment. */
+export interface Platform {
+  /** Reads SCHEMA_PATH; absent where there is no file system (Workers). */
+  readFile?: (path: string) => string
+  log?: (line: string) => void
+}
+
+export interface Server {
+  app: Hono
+  config: Config
+  /** The embedded broker, when some provider runs in memory (the demo does). */
+  memoryBroker: MemoryBroker | undefined
+  log: Logger
+}
+
+/** Builds the app from environment variables; throws ConfigError naming the first bad one. */
+export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
+  const config = readConfig(env, platform.readFile)
+  const log = createLogger(config.logLevel, platform.log)
+  let schema: EdfsSchema
+  try {
+    schema = loadEdfsSchema(config.schema.sdl)
+  } catch (error) {
+    if (error instanceof SchemaError) throw new ConfigError(config.schema.source === 'demo' ? 'schema' : config.schema.source, error.message)
+    throw error
+  }
+  let memoryBroker: MemoryBroker | undefined
+  const providers = new Map<string, Provider>()
+  for (const route of schema.routes.values()) {
+    const key = providerKey(route.kind, route.providerId)
+    if (providers.has(key)) continue
+    if (route.kind !== 'nats') {
+      throw new ConfigError('schema', `the ${route.kind} provider "${route.providerId}" is not supported yet`)
+    }
+    const settings = natsSettings(env, route.providerId)
+    if (settings === undefined && config.schema.source !== 'demo') {
+      throw new ConfigError(`NATS_${envId(route.providerId)}_URL`, `is required by the schema's provider "${route.providerId}"`)
+    }
+    if (settings === undefined || settings.url === 'memory:') {
+      memoryBroker ??= new MemoryBroker()
+      providers.set(key, new MemoryProvider(memoryBroker))
+    } else {
+      providers.set(key, new JetStreamProvider(connectionPerStream(settings)))
+    }
+  }
+  const app = createApp({
+    schema,
+    providers,
+    cursorKeys: config.cursorKeys,
+    heartbeatMs: config.heartbeatMs,
+    retryMs: config.retryMs,
+    maxStreamMs: config.maxStreamMs,
+    corsOrigins: config.corsOrigins,
+    ...(config.schema.source === 'demo' ? { homePage: demoPage } : {}),
+    log,
+  })
+  return { app, config, memoryBroker, log }
+}

@@ -1,0 +1,23 @@
+/**
+ * The exact SSE frames of docs/protocol.md. Every value written here is either a
+ * cursor (URL-safe by construction) or JSON text (which never contains a raw
+ * newline), so no field needs escaping.
+ */
+export const openingFrame = (retryMs: number): string => `retry: ${retryMs}\n: ok\n\n`
+
+export const pingFrame = ': ping\n\n'
+
+/** `id` is omitted for at-most-once events that have no position to resume from. */
+export const nextFrame = (id: string | undefined, resultJson: string): string =>
+  id === undefined ? `event: next\ndata: ${resultJson}\n\n` : `id: ${id}\nevent: next\ndata: ${resultJson}\n\n`
+
+export const gapFrame = (requested: string | null, resumedFrom: string, reason: GapReason): string =>
+  `event: gap\ndata: ${JSON.stringify({ requested, resumedFrom, reason })}\n\n`
+
+/** A `retry` line here tells EventSource how long to back off before it resumes. */
+export const errorFrame = (bodyJson: string, retryMs?: number): string =>
+  `${retryMs === undefined ? '' : `retry: ${retryMs}\n`}event: error\ndata: ${bodyJson}\n\n`
+
+export const completeFrame = 'event: complete\ndata:\n\n'
+
+export type GapReason = 'retention' | 'unknown-position'

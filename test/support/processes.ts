@@ -1,0 +1,65 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+
+/** Installs a Debian package when its command is missing (CI machines start bare). */
+export function ensureCommand(command: string, debianPackage: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${command}`]).status === 0) return
+  const apt = (args: string[]) => {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`)
+  }
+  apt(['update', '-qq'])
+  apt(['install', '-y', '-qq', debianPackage])
+}
+
+export interface RunningProcess {
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a server and resolves once a line of its output matches `ready`;
+ * rejects if it exits first or stays silent past `timeoutMs`.
+ */
+export function startProcess(
+  command: string,
+  args: string[],
+  ready: RegExp,
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<RunningProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd })
+    let output = ''
+    const timer = setTimeout(() => fail(new Error(`${command} was not ready after ${options.timeoutMs ?? 30_000} ms`)), options.timeoutMs ?? 30_000)
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000)
+      if (ready.test(output)) {
+        clearTimeout(timer)
+        child.stdout?.off('data', onData)
+        child.stderr?.off('data', onData)
+        child.stdout?.resume()
+        child.stderr?.resume()
+        resolve({ child, stop: () => stopChild(child) })
+      }
+    }
+    const fail = (error: Error) => {
+      clearTimeout(timer)
+      child.kill('SIGKILL')
+      reject(new Error(`${error.message}\n${output}`))
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => fail(new Error(`${command} exited with ${code}`)))
+  })
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
