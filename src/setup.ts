@@ -32,7 +32,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   try {
     schema = loadEdfsSchema(config.schema.sdl)
   } catch (error) {
-    if (error instanceof SchemaError) throw new ConfigError(config.schema.source === 'demo' ? 'schema' : config.schema.source, error.message)
+    if (error instanceof SchemaError) throw new ConfigError(config.schema.source === 'demo' ? 'schema' : config.schema.source, (error as Error).message)
     throw error
   }
   let memoryBroker: MemoryBroker | undefined

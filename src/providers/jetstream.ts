@@ -3,6 +3,7 @@ import {
   DeliverPolicy,
   jetstream,
   jetstreamManager,
+  type ConsumeCallback,
   type Consumer,
   type ConsumerMessages,
   type JetStreamManager,
@@ -110,15 +111,16 @@ export class JetStreamProvider implements Provider {
         }
         // A new pull only once the previous one is delivered and taken: this is the backpressure.
         if (pull === undefined) {
-          const current = await consumer.fetch({
-            max_messages: this.batchSize,
-            expires: this.pullExpiresMs,
+          // A callback delivers a whole WebSocket frame of messages in one turn, so they
+          // leave as one batch. fetch() honours it as consume() does; its type omits it.
+          const callback: ConsumeCallback = {
             callback: (m: JsMsg) => {
               if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
                 mailbox.push({ type: 'event', position: String(m.seq), text: m.string() })
               }
             },
-          })
+          }
+          const current = await consumer.fetch({ max_messages: this.batchSize, expires: this.pullExpiresMs, ...callback })
           pull = current
           current.closed().then(
             () => {

@@ -20,9 +20,14 @@ export interface SseConnection {
   cut(): void
 }
 
-export async function openSse(url: string, init: RequestInit = {}): Promise<SseConnection> {
+/** `fetcher` defaults to the global fetch; tests of the app alone pass `app.fetch` through `memoryApp`. */
+export async function openSse(
+  url: string,
+  init: RequestInit = {},
+  fetcher: (url: string, init: RequestInit) => Promise<Response> = fetch,
+): Promise<SseConnection> {
   const abort = new AbortController()
-  const response = await fetch(url, { ...init, signal: abort.signal })
+  const response = await fetcher(url, { ...init, signal: abort.signal })
   let raw = ''
   let buffer = ''
   const reader = response.body?.getReader()
@@ -58,7 +63,10 @@ export async function openSse(url: string, init: RequestInit = {}): Promise<SseC
     status: response.status,
     headers: response.headers,
     raw: () => raw,
-    cut: () => abort.abort(),
+    cut: () => {
+      abort.abort()
+      void reader?.cancel().catch(() => {})
+    },
     async next() {
       while (queue.length === 0 && !ended && reader) {
         let chunk: ReadableStreamReadResult<Uint8Array>

@@ -1,0 +1,132 @@
+import {
+  GraphQLError,
+  Kind,
+  getArgumentValues,
+  getVariableValues,
+  parse,
+  validate,
+  type DocumentNode,
+  type OperationDefinitionNode,
+} from 'graphql'
+import { RequestError } from '../errors'
+import { collectFields, fragmentsOf } from './collect-fields'
+import { compileProjection } from './projection'
+import type { EdfsSchema, SubscriptionRoute } from './schema'
+
+export interface GraphQLParams {
+  query: string
+  variables?: Record<string, unknown>
+  operationName?: string
+}
+
+export interface PreparedSubscription {
+  /** Schema name of the single root field. */
+  fieldName: string
+  /** Its alias, or its name. */
+  responseKey: string
+  route: SubscriptionRoute
+  /** Coerced argument values of the root field. */
+  args: Record<string, unknown>
+  /** JSON text of the ExecutionResult for one event whose payload is the root field's value. */
+  project: (payload: unknown) => string
+}
+
+/**
+ * Reads the GraphQL-over-HTTP parameters as a GET query string gives them (variables and
+ * extensions as JSON text) or a POST body does (objects). An empty GET parameter counts as absent.
+ */
+export function parseGraphQLParams(input: { query?: unknown; variables?: unknown; operationName?: unknown; extensions?: unknown }): GraphQLParams {
+  if (typeof input.query !== 'string' || input.query.trim() === '') throw badRequest('Missing query')
+  const params: GraphQLParams = { query: input.query }
+  const variables = jsonObjectParam('variables', input.variables)
+  if (variables) params.variables = variables
+  jsonObjectParam('extensions', input.extensions) // validated only: no extension is supported
+  if (input.operationName != null && input.operationName !== '') {
+    if (typeof input.operationName !== 'string') throw badRequest('operationName must be a string')
+    params.operationName = input.operationName
+  }
+  return params
+}
+
+function jsonObjectParam(name: string, raw: unknown): Record<string, unknown> | undefined {
+  let value = raw
+  if (typeof raw === 'string') {
+    if (raw === '') return undefined
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      throw badRequest(`${name} is not valid JSON`)
+    }
+  }
+  if (value == null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value)) throw badRequest(`${name} must be a JSON object`)
+  return value as Record<string, unknown>
+}
+
+/** Parses, validates and compiles one subscription request against the EDFS schema. */
+export function prepareSubscription(edfs: EdfsSchema, params: GraphQLParams): PreparedSubscription {
+  const { schema } = edfs
+  const document = parseQuery(params.query)
+  const operation = selectOperation(document, params.operationName)
+  // Checked before validation so that a query or mutation is told plainly what is wrong.
+  if (operation.operation !== 'subscription') {
+    throw new RequestError(400, 'NOT_A_SUBSCRIPTION', `Only subscriptions are served here, not a ${operation.operation}`)
+  }
+  const [validationError] = validate(schema, document)
+  if (validationError) throw new RequestError(400, 'GRAPHQL_VALIDATION_FAILED', validationError.message)
+
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], params.variables ?? {})
+  if (coerced.errors) throw new RequestError(400, 'INVALID_ARGUMENT', coerced.errors[0]!.message)
+  const variables = coerced.coerced
+
+  // Validation ran without variable values, so @skip/@include may still leave no root field.
+  const subscriptionType = schema.getSubscriptionType()!
+  const rootFields = [...collectFields(schema, fragmentsOf(document), variables, subscriptionType, operation.selectionSet)]
+  if (rootFields.length !== 1) throw badRequest('A subscription must select exactly one root field')
+  const [responseKey, fieldNodes] = rootFields[0]!
+  const fieldName = fieldNodes[0]!.name.value
+  const route = edfs.routes.get(fieldName)
+  const field = subscriptionType.getFields()[fieldName]
+  if (!route || !field) throw badRequest(`${subscriptionType.name}.${fieldName} is not served`)
+
+  let args: Record<string, unknown>
+  try {
+    args = getArgumentValues(field, fieldNodes[0]!, variables)
+  } catch (error) {
+    throw new RequestError(400, 'INVALID_ARGUMENT', (error as Error).message)
+  }
+  return {
+    fieldName,
+    responseKey,
+    route,
+    args,
+    project: compileProjection(schema, document, operation, variables, fieldName),
+  }
+}
+
+function parseQuery(query: string): DocumentNode {
+  try {
+    return parse(query)
+  } catch (error) {
+    if (error instanceof GraphQLError) throw new RequestError(400, 'GRAPHQL_PARSE_FAILED', error.message)
+    throw error
+  }
+}
+
+/** The rules of graphql-js's execute: by name, or the only operation of the document. */
+function selectOperation(document: DocumentNode, operationName: string | undefined): OperationDefinitionNode {
+  const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION)
+  if (operationName !== undefined) {
+    const named = operations.find((operation) => operation.name?.value === operationName)
+    if (!named) throw new RequestError(400, 'UNKNOWN_OPERATION', `Unknown operation named "${operationName}".`)
+    return named
+  }
+  const [only, ...others] = operations
+  if (!only) throw badRequest('Must provide an operation.')
+  if (others.length > 0) throw badRequest('Must provide operation name if query contains multiple operations.')
+  return only
+}
+
+function badRequest(message: string): RequestError {
+  return new RequestError(400, 'BAD_REQUEST', message)
+}

@@ -1,0 +1,156 @@
+import {
+  GraphQLError,
+  buildASTSchema,
+  getDirectiveValues,
+  getNullableType,
+  isInputObjectType,
+  isLeafType,
+  isNonNullType,
+  parse,
+  validateSchema,
+  type ASTNode,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLSchema,
+} from 'graphql'
+import { parseTemplate } from './templates'
+import { prepareSdl } from './sdl'
+
+export type ProviderKind = 'nats' | 'kafka' | 'redis'
+
+export interface SubscriptionRoute {
+  kind: ProviderKind
+  providerId: string
+  /** Subjects / topics / channels, e.g. ["employeeUpdated.{{ args.id }}"]. */
+  templates: string[]
+  /** NATS `streamConfiguration.streamName`. */
+  streamName?: string
+  /** NATS `streamConfiguration.consumerName`: kept for completeness, ordered consumers need none. */
+  consumerName?: string
+}
+
+export interface EdfsSchema {
+  schema: GraphQLSchema
+  /** Subscription field name -> route. */
+  routes: ReadonlyMap<string, SubscriptionRoute>
+}
+
+export class SchemaError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SchemaError'
+  }
+}
+
+const SUBSCRIBE_DIRECTIVES: Readonly<Record<string, { kind: ProviderKind; templatesArgument: string }>> = {
+  edfs__natsSubscribe: { kind: 'nats', templatesArgument: 'subjects' },
+  edfs__kafkaSubscribe: { kind: 'kafka', templatesArgument: 'topics' },
+  edfs__redisSubscribe: { kind: 'redis', templatesArgument: 'channels' },
+}
+
+/** Builds the schema from a Cosmo EDFS subgraph SDL as users have it, and the route of every Subscription field. */
+export function loadEdfsSchema(sdl: string): EdfsSchema {
+  const schema = buildSchema(sdl)
+  const subscriptionType = schema.getSubscriptionType()
+  if (!subscriptionType) throw new SchemaError('The schema has no Subscription type: there is nothing to serve')
+  const routes = new Map<string, SubscriptionRoute>()
+  for (const field of Object.values(subscriptionType.getFields())) {
+    routes.set(field.name, routeOf(schema, subscriptionType.name, field))
+  }
+  if (routes.size === 0) throw new SchemaError(`${subscriptionType.name} has no fields: there is nothing to serve`)
+  return { schema, routes }
+}
+
+function buildSchema(sdl: string): GraphQLSchema {
+  let document
+  try {
+    document = parse(sdl)
+  } catch (error) {
+    throw new SchemaError(`SDL syntax error${locationOf(error)}: ${(error as Error).message}`)
+  }
+  let schema
+  try {
+    schema = buildASTSchema(prepareSdl(document))
+  } catch (error) {
+    // graphql-js joins its SDL validation errors without locations; they name the type or directive.
+    throw new SchemaError(`Invalid SDL: ${(error as Error).message}`)
+  }
+  const [firstError] = validateSchema(schema)
+  if (firstError) throw new SchemaError(`Invalid schema${locationOf(firstError)}: ${firstError.message}`)
+  return schema
+}
+
+function routeOf(schema: GraphQLSchema, typeName: string, field: GraphQLField<unknown, unknown>): SubscriptionRoute {
+  const where = `${typeName}.${field.name}${lineOf(field.astNode)}`
+  const usages = (field.astNode?.directives ?? []).filter((directive) => directive.name.value in SUBSCRIBE_DIRECTIVES)
+  const [usage, ...extraUsages] = usages
+  if (!usage || !field.astNode) {
+    throw new SchemaError(`${where} has no @edfs__natsSubscribe, @edfs__kafkaSubscribe or @edfs__redisSubscribe directive`)
+  }
+  if (extraUsages.length > 0) throw new SchemaError(`${where} has more than one EDFS subscribe directive`)
+
+  const directiveName = usage.name.value
+  const { kind, templatesArgument } = SUBSCRIBE_DIRECTIVES[directiveName]!
+  let values: Record<string, unknown> | undefined
+  try {
+    values = getDirectiveValues(schema.getDirective(directiveName)!, field.astNode)
+  } catch (error) {
+    throw new SchemaError(`${where}: @${directiveName}: ${(error as Error).message}`)
+  }
+  const templates = values?.[templatesArgument]
+  if (!Array.isArray(templates) || templates.length === 0) {
+    throw new SchemaError(`${where}: @${directiveName} needs at least one entry in "${templatesArgument}"`)
+  }
+  for (const template of templates) checkTemplate(where, field, template)
+
+  const providerId = values?.providerId ?? 'default'
+  if (typeof providerId !== 'string' || providerId === '') {
+    throw new SchemaError(`${where}: @${directiveName} providerId must be a non-empty string`)
+  }
+  const route: SubscriptionRoute = { kind, providerId, templates }
+  const streamConfiguration = values?.streamConfiguration as Record<string, unknown> | null | undefined
+  if (typeof streamConfiguration?.streamName === 'string') route.streamName = streamConfiguration.streamName
+  if (typeof streamConfiguration?.consumerName === 'string') route.consumerName = streamConfiguration.consumerName
+  return route
+}
+
+function checkTemplate(where: string, field: GraphQLField<unknown, unknown>, template: unknown): asserts template is string {
+  if (typeof template !== 'string' || template === '') throw new SchemaError(`${where}: empty subject/topic/channel template`)
+  let parts
+  try {
+    parts = parseTemplate(template)
+  } catch (error) {
+    throw new SchemaError(`${where}: template "${template}": ${(error as Error).message}`)
+  }
+  for (const part of parts) {
+    if (typeof part === 'string' || part.source === 'claims') continue // claims are only known per request
+    const problem = argumentPathProblem(field, part.path)
+    if (problem) throw new SchemaError(`${where}: template "${template}": ${part.text} ${problem}`)
+  }
+}
+
+/** Why `args.<path>` cannot yield one scalar value of this field's arguments, or undefined when it can. */
+function argumentPathProblem(field: GraphQLField<unknown, unknown>, path: readonly string[]): string | undefined {
+  const [argumentName, ...fieldNames] = path
+  const argument = field.args.find((candidate) => candidate.name === argumentName)
+  if (!argument) return `refers to no argument of ${field.name} (it has: ${field.args.map((a) => a.name).join(', ') || 'none'})`
+  let type: GraphQLInputType = argument.type
+  for (const fieldName of fieldNames) {
+    const inputType = getNullableType(type)
+    if (!isInputObjectType(inputType)) return `cannot select "${fieldName}" from type ${String(type)}`
+    const inputField = inputType.getFields()[fieldName]
+    if (!inputField) return `refers to no field "${fieldName}" of input ${inputType.name}`
+    type = inputField.type
+  }
+  const leafType = isNonNullType(type) ? type.ofType : type
+  return isLeafType(leafType) ? undefined : `has type ${String(type)}, not a scalar or enum`
+}
+
+function lineOf(node: ASTNode | undefined): string {
+  return node?.loc ? ` (line ${node.loc.startToken.line})` : ''
+}
+
+function locationOf(error: unknown): string {
+  const location = error instanceof GraphQLError ? error.locations?.[0] : undefined
+  return location ? ` at line ${location.line}, column ${location.column}` : ''
+}

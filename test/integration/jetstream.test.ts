@@ -1,0 +1,110 @@
+/** The JetStream provider against the real nats-server: subject isolation, retention gaps, broker failure. */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { RetentionPolicy } from '@nats-io/jetstream'
+import { freePort } from '../support/ports'
+import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
+import { openSse, readNextEvents } from '../support/sse-client'
+import { startTarget, type Target } from '../support/targets'
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe('JetStream provider', () => {
+  let admin: JetStreamAdmin
+  let target: Target
+
+  beforeAll(async () => {
+    admin = await connectJetStream(inject('natsWsUrl'))
+    target = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: inject('natsWsUrl') })
+  })
+  afterAll(async () => {
+    await target?.close()
+    await admin?.close()
+  })
+
+  it('gives two clients with different arguments only their own subjects', async () => {
+    const stream = uniqueName('isolation')
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    const alice = await openSse(streamUrl(target.baseUrl, eventsQuery(stream, 'alice', 'n label')))
+    const bob = await openSse(streamUrl(target.baseUrl, eventsQuery(stream, 'bob', 'n label')))
+    // Both are attached once their (live) consumers exist.
+    await expect.poll(() => admin.consumerCount(stream), { timeout: 10_000, interval: 20 }).toBe(2)
+    for (const n of range(1, 20)) {
+      await admin.publish(`t.${stream}.${n % 2 ? 'alice' : 'bob'}`, [{ n, label: n % 2 ? 'alice' : 'bob' }])
+    }
+    const labels = async (c: typeof alice) => (await readNextEvents(c, 10)).map((e) => JSON.parse(e.data).data.events)
+    const aliceSaw = await labels(alice)
+    const bobSaw = await labels(bob)
+    alice.cut()
+    bob.cut()
+    expect(aliceSaw).toEqual(range(1, 20).filter((n) => n % 2).map((n) => ({ n, label: 'alice' })))
+    expect(bobSaw).toEqual(range(1, 20).filter((n) => n % 2 === 0).map((n) => ({ n, label: 'bob' })))
+  })
+
+  it('reports a retention gap, then the earliest retained event', async () => {
+    const stream = uniqueName('gap')
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`], max_msgs: 100, retention: RetentionPolicy.Limits })
+    await admin.publish(`t.${stream}.a`, range(1, 10).map((n) => ({ n })))
+    const query = eventsQuery(stream, 'a')
+    const early = await openSse(streamUrl(target.baseUrl, query, { from: 'earliest' }))
+    const [third] = (await readNextEvents(early, 3)).slice(2)
+    early.cut()
+
+    await admin.publish(`t.${stream}.a`, range(11, 250).map((n) => ({ n })))
+    const { state } = await admin.jsm.streams.info(stream)
+    expect(state.first_seq).toBe(151)
+
+    const resumed = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': third!.id! } })
+    const gap = await resumed.next()
+    expect(gap?.event).toBe('gap')
+    expect(gap?.id).toBeUndefined()
+    const detail = JSON.parse(gap!.data)
+    expect(detail).toMatchObject({ requested: third!.id, reason: 'retention' })
+    expect(detail.resumedFrom.split('.')[2]).toBe('150')
+    const [first] = await readNextEvents(resumed, 1)
+    resumed.cut()
+    expect(JSON.parse(first!.data).data.events.n).toBe(151)
+  })
+
+  it('reports a position beyond the log end as unknown, then continues from the earliest', async () => {
+    const stream = uniqueName('recreated')
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    await admin.publish(`t.${stream}.a`, range(1, 5).map((n) => ({ n })))
+    const query = eventsQuery(stream, 'a')
+    const before = await openSse(streamUrl(target.baseUrl, query, { from: 'earliest' }))
+    const last = (await readNextEvents(before, 5)).at(-1)!
+    before.cut()
+    // The stream is recreated: its sequence starts again, below the client's position.
+    await admin.jsm.streams.delete(stream)
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    await admin.publish(`t.${stream}.a`, [{ n: 100 }])
+    const after = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': last.id! } })
+    const gap = await after.next()
+    expect(gap?.event).toBe('gap')
+    expect(JSON.parse(gap!.data).reason).toBe('unknown-position')
+    const [first] = await readNextEvents(after, 1)
+    after.cut()
+    expect(JSON.parse(first!.data).data.events.n).toBe(100)
+  })
+
+  it('reports an unreachable broker as UPSTREAM_UNAVAILABLE with a retry, without an id', async () => {
+    const closedPort = await freePort()
+    const offline = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: `ws://127.0.0.1:${closedPort}`, RETRY_MS: '1000' })
+    try {
+      const connection = await openSse(streamUrl(offline.baseUrl, eventsQuery('s', 'a')))
+      expect(connection.status).toBe(200)
+      const error = await connection.next()
+      expect(await connection.next()).toBeUndefined()
+      expect(error?.event).toBe('error')
+      expect(error?.id).toBeUndefined()
+      expect(error?.retry).toBeGreaterThanOrEqual(1000)
+      expect(error?.retry).toBeLessThanOrEqual(2000)
+      expect(JSON.parse(error!.data)).toEqual({
+        errors: [{ message: 'The event broker is unavailable; retrying.', extensions: { code: 'UPSTREAM_UNAVAILABLE' } }],
+      })
+      expect(connection.raw()).not.toContain('ECONNREFUSED')
+    } finally {
+      await offline.close()
+    }
+  })
+})
