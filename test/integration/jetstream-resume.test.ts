@@ -12,8 +12,9 @@ describe.each<TargetName>(['node', 'workerd'])('JetStream resume on %s', (target
   let target: Target
 
   beforeAll(async () => {
+    // workerd (behind Miniflare) notices a gone client when a write fails; heartbeats bound that delay.
     admin = await connectJetStream(inject('natsWsUrl'))
-    target = await startTarget(targetName, { SCHEMA: testSchema, NATS_DEFAULT_URL: inject('natsWsUrl') })
+    target = await startTarget(targetName, { SCHEMA: testSchema, NATS_DEFAULT_URL: inject('natsWsUrl'), HEARTBEAT_SECONDS: '0.5' })
   })
   afterAll(async () => {
     await target?.close()

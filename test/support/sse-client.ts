@@ -24,7 +24,7 @@ export interface SseConnection {
 export async function openSse(
   url: string,
   init: RequestInit = {},
-  fetcher: (url: string, init: RequestInit) => Promise<Response> = fetch,
+  fetcher: (url: string, init: RequestInit) => Response | Promise<Response> = fetch,
 ): Promise<SseConnection> {
   const abort = new AbortController()
   const response = await fetcher(url, { ...init, signal: abort.signal })
