@@ -6,6 +6,7 @@ import {
   parse,
   validate,
   type DocumentNode,
+  type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql'
 import { RequestError } from '../errors'
@@ -72,7 +73,7 @@ export function prepareSubscription(edfs: EdfsSchema, params: GraphQLParams): Pr
   if (operation.operation !== 'subscription') {
     throw new RequestError(400, 'NOT_A_SUBSCRIPTION', `Only subscriptions are served here, not a ${operation.operation}`)
   }
-  const [validationError] = validate(schema, document)
+  const [validationError] = validateQuery(schema, document)
   if (validationError) throw new RequestError(400, 'GRAPHQL_VALIDATION_FAILED', validationError.message)
 
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], params.variables ?? {})
@@ -109,6 +110,17 @@ function parseQuery(query: string): DocumentNode {
     return parse(query)
   } catch (error) {
     if (error instanceof GraphQLError) throw new RequestError(400, 'GRAPHQL_PARSE_FAILED', error.message)
+    throw error
+  }
+}
+
+function validateQuery(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
+  try {
+    return validate(schema, document)
+  } catch (error) {
+    // graphql-js 16's SingleFieldSubscriptionsRule throws, instead of reporting, on a root
+    // `@include(if: $var)` / `@skip(if: $var)` (it evaluates them without variable values).
+    if (error instanceof GraphQLError) return [error]
     throw error
   }
 }

@@ -182,6 +182,7 @@ class Compiler {
     }
   }
 
+  /** Built only for the rare resolver call; path segments carry no typename, which no such resolver reads. */
   private resolveInfo(site: Site): GraphQLResolveInfo {
     let path: GraphQLResolveInfo['path'] | undefined
     for (const key of this.state.path) path = { prev: path, key, typename: undefined }

@@ -57,7 +57,6 @@ export function loadEdfsSchema(sdl: string): EdfsSchema {
   for (const field of Object.values(subscriptionType.getFields())) {
     routes.set(field.name, routeOf(schema, subscriptionType.name, field))
   }
-  if (routes.size === 0) throw new SchemaError(`${subscriptionType.name} has no fields: there is nothing to serve`)
   return { schema, routes }
 }
 
@@ -115,7 +114,7 @@ function routeOf(schema: GraphQLSchema, typeName: string, field: GraphQLField<un
 }
 
 function checkTemplate(where: string, field: GraphQLField<unknown, unknown>, template: unknown): asserts template is string {
-  if (typeof template !== 'string' || template === '') throw new SchemaError(`${where}: empty subject/topic/channel template`)
+  if (typeof template !== 'string' || template === '') throw new SchemaError(`${where}: a subject/topic/channel template is empty or null`)
   let parts
   try {
     parts = parseTemplate(template)
@@ -146,7 +145,7 @@ function argumentPathProblem(field: GraphQLField<unknown, unknown>, path: readon
   return isLeafType(leafType) ? undefined : `has type ${String(type)}, not a scalar or enum`
 }
 
-function lineOf(node: ASTNode | undefined): string {
+function lineOf(node: ASTNode | null | undefined): string {
   return node?.loc ? ` (line ${node.loc.startToken.line})` : ''
 }
 

@@ -79,9 +79,9 @@ export function prepareSdl(document: DocumentNode): DocumentNode {
     (definition) => definition.kind !== Kind.SCHEMA_EXTENSION || (definition.operationTypes?.length ?? 0) > 0,
   )
   const promoted = promoteOrphanExtensions(definitions)
-  const defined = new Set(promoted.flatMap((definition) => ('name' in definition && definition.name ? [definition.name.value] : [])))
-  const missing = EDFS_DEFINITIONS.filter((definition) => 'name' in definition && !defined.has(definition.name.value))
-  const needsQuery = !defined.has('Query') && !promoted.some(declaresSchemaRoots)
+  const defined = new Set(promoted.map(nameOf))
+  const missing = EDFS_DEFINITIONS.filter((definition) => !defined.has(nameOf(definition)))
+  const needsQuery = !defined.has('Query') && !promoted.some(decidesQueryRoot)
   return { kind: Kind.DOCUMENT, definitions: [...promoted, ...missing, ...(needsQuery ? PLACEHOLDER_QUERY : [])] }
 }
 
@@ -91,22 +91,25 @@ function isExecutable(definition: DirectiveDefinitionNode): boolean {
 
 /** `extend type X` with no `type X` (federation v1 style) becomes the definition of X. */
 function promoteOrphanExtensions(definitions: readonly DefinitionNode[]): DefinitionNode[] {
-  const defined = new Set<string>()
+  const defined = new Set<string | undefined>()
   for (const definition of definitions) {
-    if (!(definition.kind in DEFINITION_KIND_OF_EXTENSION) && 'name' in definition && definition.name) {
-      defined.add(definition.name.value)
-    }
+    if (!(definition.kind in DEFINITION_KIND_OF_EXTENSION)) defined.add(nameOf(definition))
   }
   return definitions.map((definition) => {
     const definitionKind = DEFINITION_KIND_OF_EXTENSION[definition.kind]
-    if (!definitionKind || !('name' in definition) || !definition.name || defined.has(definition.name.value)) return definition
-    defined.add(definition.name.value)
+    const name = nameOf(definition)
+    if (!definitionKind || defined.has(name)) return definition
+    defined.add(name)
     return { ...definition, kind: definitionKind } as DefinitionNode
   })
 }
 
-/** A `schema { ... }` definition stops graphql-js from picking root types by name. */
-function declaresSchemaRoots(definition: DefinitionNode): boolean {
+function nameOf(definition: DefinitionNode): string | undefined {
+  return 'name' in definition ? definition.name?.value : undefined
+}
+
+/** graphql-js picks `type Query` as the query root by name only when no schema definition names one. */
+function decidesQueryRoot(definition: DefinitionNode): boolean {
   if (definition.kind === Kind.SCHEMA_DEFINITION) return true
   return definition.kind === Kind.SCHEMA_EXTENSION && (definition.operationTypes ?? []).some((type) => type.operation === 'query')
 }
