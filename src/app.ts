@@ -79,7 +79,7 @@ export function createApp(options: AppOptions): Hono {
     const binding = subscriptionBinding([route.kind, route.providerId, route.streamName ?? '', ...route.names])
     const start = readStartPosition(c, (cursor) => {
       const position = codec.decode(binding, cursor)
-      if (!provider.isValidPosition(position)) throw new RequestError(400, 'INVALID_CURSOR', 'Last-Event-ID is malformed')
+      if (!provider.isValidPosition(position, route)) throw new RequestError(400, 'INVALID_CURSOR', 'Last-Event-ID is malformed')
       return position
     })
     const render = frameRenderer(prepared, (position) => codec.encode(binding, position))
@@ -162,10 +162,9 @@ function describeStart(start: StartPosition): string {
 }
 
 function frameRenderer(prepared: PreparedSubscription, toCursor: (position: string) => string) {
-  const notJson = JSON.stringify({
-    data: null,
-    errors: [{ message: 'The event payload is not valid JSON', path: [prepared.responseKey] }],
-  })
+  const eventError = (message: string): string =>
+    JSON.stringify({ data: null, errors: [{ message, path: [prepared.responseKey] }] })
+  const notJson = eventError('The event payload is not valid JSON')
   const resultOf = (text: string): string => {
     let payload: unknown
     try {
@@ -179,6 +178,7 @@ function frameRenderer(prepared: PreparedSubscription, toCursor: (position: stri
     if (item.type === 'gap') {
       return gapFrame(item.requested === null ? null : toCursor(item.requested), toCursor(item.resumedFrom), item.reason)
     }
-    return nextFrame(item.position === undefined ? undefined : toCursor(item.position), resultOf(item.text))
+    const result = item.error === undefined ? resultOf(item.text) : eventError(item.error)
+    return nextFrame(item.position === undefined ? undefined : toCursor(item.position), result)
   }
 }

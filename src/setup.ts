@@ -7,6 +7,8 @@ import { JetStreamProvider } from './providers/jetstream'
 import { MemoryBroker, MemoryProvider } from './providers/memory'
 import { connectionPerStream } from './providers/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
+import { createRedisStreamsProvider } from './providers/redis-setup'
+import type { UpstashClientFactory } from './providers/upstash-client'
 import type { Hono } from 'hono'
 
 /** What differs between runtimes when building the app from the environment. */
@@ -14,6 +16,8 @@ export interface Platform {
   /** Reads SCHEMA_PATH; absent where there is no file system (Workers). */
   readFile?: (path: string) => string
   log?: (line: string) => void
+  /** The @upstash/redis build for this runtime; needed when the schema has Redis routes. */
+  upstashClient?: UpstashClientFactory
 }
 
 export interface Server {
@@ -40,6 +44,10 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   for (const route of schema.routes.values()) {
     const key = providerKey(route.kind, route.providerId)
     if (providers.has(key)) continue
+    if (route.kind === 'redis') {
+      providers.set(key, createRedisStreamsProvider(env, route.providerId, platform.upstashClient))
+      continue
+    }
     if (route.kind !== 'nats') {
       throw new ConfigError('schema', `the ${route.kind} provider "${route.providerId}" is not supported yet`)
     }

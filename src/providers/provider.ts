@@ -15,8 +15,12 @@ export interface ResolvedRoute {
 export type StartPosition = { from: 'live' } | { from: 'earliest' } | { from: 'after'; position: string }
 
 export type ProviderItem =
-  /** `position` is undefined for at-most-once events (no log to resume from). */
-  | { type: 'event'; position: string | undefined; text: string }
+  /**
+   * `position` is undefined for at-most-once events (no log to resume from).
+   * `error`: the broker's entry holds no payload (e.g. a Redis entry without its `data`
+   * field); the client gets this message as the event's GraphQL error, and the stream goes on.
+   */
+  | { type: 'event'; position: string | undefined; text: string; error?: string }
   /** `resumedFrom` is the position just before the first event that follows. */
   | { type: 'gap'; requested: string | null; resumedFrom: string; reason: GapReason }
 
@@ -28,8 +32,8 @@ export type ProviderItem =
  * `UPSTREAM_UNAVAILABLE` without showing their text.
  */
 export interface Provider {
-  /** Whether a cursor's position text is one this provider could have written. */
-  isValidPosition(position: string): boolean
+  /** Whether a cursor's position text is one this provider could have written for this route. */
+  isValidPosition(position: string, route: ResolvedRoute): boolean
   open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]>
 }
 

@@ -7,13 +7,14 @@ import { serve } from '@hono/node-server'
 import WebSocket from 'ws'
 import { ConfigError } from '../config'
 import { startDemoTicker } from '../demo/schema'
+import { nodeUpstashClient } from '../providers/upstash-node'
 import { createServerFromEnv } from '../setup'
 
 globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
 
 let server
 try {
-  server = createServerFromEnv(process.env, { readFile: (path) => readFileSync(path, 'utf8') })
+  server = createServerFromEnv(process.env, { readFile: (path) => readFileSync(path, 'utf8'), upstashClient: nodeUpstashClient })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
   console.error(`edge-stream: invalid configuration: ${error.message}`)

@@ -5,6 +5,7 @@
  */
 import { ConfigError, type Env } from '../config'
 import { errorBody } from '../errors'
+import { cloudflareUpstashClient } from '../providers/upstash-cloudflare'
 import { createServerFromEnv, type Server } from '../setup'
 
 let server: Server | undefined
@@ -12,7 +13,7 @@ let server: Server | undefined
 export default {
   fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response> {
     try {
-      server ??= createServerFromEnv(pickStrings(env))
+      server ??= createServerFromEnv(pickStrings(env), { upstashClient: cloudflareUpstashClient })
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
       return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })

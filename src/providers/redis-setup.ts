@@ -1,0 +1,23 @@
+import { ConfigError, envId, type Env } from '../config'
+import { RedisStreamsProvider } from './redis-streams'
+import type { UpstashClientFactory, UpstashSettings } from './upstash-client'
+
+// @upstash/redis refuses other URLs when a request is made; checked here so the start fails instead.
+const REST_URL = /^https?:\/\/[^\s#$./?].\S*$/
+
+/** `REDIS_<ID>_URL` and `REDIS_<ID>_TOKEN`: the REST endpoint and token of the Redis provider `providerId`. */
+export function redisSettings(env: Env, providerId: string): UpstashSettings {
+  const prefix = `REDIS_${envId(providerId)}_`
+  const url = env[`${prefix}URL`]
+  const token = env[`${prefix}TOKEN`]
+  if (!url) throw new ConfigError(`${prefix}URL`, `is required by the schema's Redis provider "${providerId}"`)
+  if (!REST_URL.test(url)) throw new ConfigError(`${prefix}URL`, 'must be the http:// or https:// REST URL of the Redis database (Upstash or compatible)')
+  if (!token) throw new ConfigError(`${prefix}TOKEN`, `is required: the REST token of ${prefix}URL`)
+  return { url, token }
+}
+
+export function createRedisStreamsProvider(env: Env, providerId: string, client: UpstashClientFactory | undefined): RedisStreamsProvider {
+  const settings = redisSettings(env, providerId)
+  if (!client) throw new Error('this runtime entry passes no Upstash client to the setup (Platform.upstashClient)')
+  return new RedisStreamsProvider((signal) => client(settings, signal))
+}

@@ -1,0 +1,144 @@
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+import { compareEntryIds, decodePositions, encodePositions, NO_ENTRY, previousEntryId } from './redis-entry-ids'
+import { planLiveRead, planResumeRead, type KeyReadPlan } from './redis-read-plan'
+import { parseStreamInfo, parseXRead, type StreamBounds, type StreamEntry } from './redis-replies'
+import type { RedisCommand } from './upstash-client'
+
+export interface RedisStreamsOptions {
+  /** Entries per key and read: the most one read holds for a slow client. */
+  pageSize?: number
+  /** How long one blocking XREAD waits for new entries before it is renewed. */
+  blockMs?: number
+}
+
+/** The entry field that holds the event's JSON payload. */
+export const PAYLOAD_FIELD = 'data'
+
+/**
+ * Redis Streams: each resolved channel names a stream key. The position is the
+ * last entry id delivered from each key (see redis-entry-ids.ts).
+ *
+ * Reads alternate between two kinds of XREAD over all keys at once:
+ * - a *wait*: `XREAD COUNT n BLOCK ms` after each key's position. It returns as
+ *   soon as any key has entries, so live events arrive within one round trip,
+ *   and an idle stream costs one request per `blockMs`, never a poll loop.
+ * - a *confirm*, after every batch handed to the client: the same without BLOCK,
+ *   but starting one id before each key's last delivered entry, so that entry
+ *   comes back first. While the client was reading, the log may have been
+ *   trimmed past it; if the entry is still there, nothing after it was
+ *   trimmed. If it is gone, XINFO STREAM decides whether unread entries went
+ *   too, and the stream reports a `gap` instead of skipping them silently.
+ * A confirm that finds nothing new is followed by a wait. Backpressure: the next
+ * read starts only when the consumer asks for the next batch.
+ *
+ * Several keys are merged fairly (COUNT is per key, so a busy key cannot starve
+ * a quiet one) and in entry-id order within each read; each key keeps its order.
+ */
+export class RedisStreamsProvider implements Provider {
+  private readonly pageSize: number
+  private readonly blockMs: number
+
+  constructor(
+    private readonly connect: (signal: AbortSignal) => RedisCommand,
+    options: RedisStreamsOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 1000
+    this.blockMs = options.blockMs ?? 10_000
+  }
+
+  isValidPosition(position: string, route: ResolvedRoute): boolean {
+    return decodePositions(position, route.names.length) !== undefined
+  }
+
+  async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+    const redis = this.connect(signal)
+    const keys = route.names
+    const keyIndex = new Map(keys.map((key, index) => [key, index]))
+    const positions = start.from === 'after' ? decodePositions(start.position, keys.length) : keys.map(() => NO_ENTRY)
+    if (!positions) throw new Error(`position "${start.from === 'after' ? start.position : ''}" does not fit ${keys.length} keys`)
+    const anchored = keys.map(() => false)
+    // Gaps found at the start leave with the first read's events, in the same chunk.
+    let pending: ProviderItem[] = []
+
+    if (start.from !== 'earliest') {
+      const bounds = await Promise.all(keys.map((key) => streamBounds(redis, key, signal)))
+      if (signal.aborted) return
+      bounds.forEach((keyBounds, i) => {
+        const plan = start.from === 'live' ? planLiveRead(keyBounds) : planResumeRead(positions[i]!, keyBounds)
+        const gap = applyPlan(positions, anchored, i, plan)
+        if (gap) pending.push(gap)
+      })
+    }
+
+    let confirming = false
+    while (!signal.aborted) {
+      const ids = positions.map((id, i) => (confirming && anchored[i] ? previousEntryId(id)! : id))
+      const reply = await redis(xread(keys, ids, this.pageSize + (confirming ? 1 : 0), confirming ? undefined : this.blockMs))
+      if (signal.aborted) return
+      const perKey = parseXRead(reply, keyIndex)
+      const batch = pending
+      pending = []
+      const fresh: { key: number; entry: StreamEntry }[] = []
+      for (let i = 0; i < keys.length; i++) {
+        const entries = perKey[i]!
+        let first = 0
+        if (confirming && anchored[i]) {
+          if (entries[0]?.id === positions[i]) {
+            first = 1
+          } else {
+            // The last delivered entry is gone: find out whether unread entries went with it,
+            // then read this key again from where the plan says (its entries here are dropped).
+            const bounds = await streamBounds(redis, keys[i]!, signal)
+            if (signal.aborted) return
+            const gap = applyPlan(positions, anchored, i, { ...planResumeRead(positions[i]!, bounds), anchored: false })
+            if (gap) batch.push(gap)
+            continue
+          }
+        }
+        for (let j = first; j < entries.length; j++) fresh.push({ key: i, entry: entries[j]! })
+      }
+      fresh.sort((a, b) => compareEntryIds(a.entry.id, b.entry.id) || a.key - b.key)
+      for (const { key, entry } of fresh) {
+        positions[key] = entry.id
+        anchored[key] = true
+        batch.push(eventItem(entry, encodePositions(positions)))
+      }
+      confirming = batch.length > 0
+      if (confirming) yield batch
+    }
+  }
+}
+
+function xread(keys: string[], ids: string[], count: number, blockMs: number | undefined): [string, ...string[]] {
+  const block = blockMs === undefined ? [] : ['BLOCK', String(blockMs)]
+  return ['XREAD', 'COUNT', String(count), ...block, 'STREAMS', ...keys, ...ids]
+}
+
+/** The stream's bounds, or undefined when the key does not exist. */
+async function streamBounds(redis: RedisCommand, key: string, signal: AbortSignal): Promise<StreamBounds | undefined> {
+  let reply: unknown
+  try {
+    reply = await redis(['XINFO', 'STREAM', key])
+  } catch (error) {
+    if (/no such key/i.test(String(error))) return undefined
+    throw error
+  }
+  // An aborted request resolves with a placeholder instead of a reply (@upstash/redis does so).
+  return signal.aborted ? undefined : parseStreamInfo(reply)
+}
+
+/** Moves key `i` to its plan's position and returns the gap to report, if any. */
+function applyPlan(positions: string[], anchored: boolean[], i: number, plan: KeyReadPlan): ProviderItem | undefined {
+  const requested = encodePositions(positions)
+  positions[i] = plan.after
+  anchored[i] = plan.anchored
+  return plan.gap && { type: 'gap', requested, resumedFrom: encodePositions(positions), reason: plan.gap }
+}
+
+function eventItem(entry: StreamEntry, position: string): ProviderItem {
+  const fields = entry.fields ?? []
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === PAYLOAD_FIELD && typeof fields[i + 1] === 'string') return { type: 'event', position, text: fields[i + 1] as string }
+  }
+  return { type: 'event', position, text: '', error: `Redis stream entry ${entry.id} has no "${PAYLOAD_FIELD}" field` }
+}

@@ -1,0 +1,37 @@
+/**
+ * How the Redis Streams provider reaches Redis: the Upstash REST protocol through
+ * @upstash/redis. Each runtime entry picks the build of the library made for it
+ * (`@upstash/redis` on Node and Vercel, `@upstash/redis/cloudflare` on Workers)
+ * and passes it to the setup as an `UpstashClientFactory`.
+ */
+
+export interface UpstashSettings {
+  /** The REST URL of the database (`https://…upstash.io`, or any server speaking the protocol). */
+  url: string
+  token: string
+}
+
+/** One Redis command; resolves to the raw reply, with the REST layer's base64 already decoded. */
+export type RedisCommand = (args: [string, ...string[]]) => Promise<unknown>
+
+/** A client for one stream's lifetime: aborting `signal` cancels its request in flight. */
+export type UpstashClientFactory = (settings: UpstashSettings, signal: AbortSignal) => RedisCommand
+
+/** The configuration both builds of @upstash/redis take. */
+export function upstashOptions(settings: UpstashSettings, signal: AbortSignal) {
+  return {
+    url: settings.url,
+    token: settings.token,
+    signal,
+    enableTelemetry: false,
+    // Raw replies: the payload stays the producer's JSON text instead of being parsed and re-serialized.
+    automaticDeserialization: false,
+    // A blocking XREAD must travel alone, never batched with other commands into one request.
+    enableAutoPipelining: false,
+    // The provider only reads; the sync token orders a client's reads after its own writes.
+    readYourWrites: false,
+    // A couple of quick retries for a dropped connection; after that the stream ends with
+    // UPSTREAM_UNAVAILABLE and the browser's EventSource resumes from its cursor.
+    retry: { retries: 2, backoff: (attempt: number) => 50 * 2 ** attempt },
+  }
+}
