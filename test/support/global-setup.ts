@@ -1,9 +1,12 @@
 import type { TestProject } from 'vitest/node'
 import { startNatsServer } from './nats-server'
+import { startRedisServer } from './redis-server'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     natsWsUrl: string
+    /** The port of the real redis-server on 127.0.0.1. */
+    redisPort: number
   }
 }
 
@@ -11,7 +14,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const nats = await startNatsServer()
   project.provide('natsWsUrl', nats.wsUrl)
+  const redis = await startRedisServer()
+  project.provide('redisPort', redis.port)
   return async () => {
     await nats.stop()
+    await redis.stop()
   }
 }
