@@ -5,7 +5,7 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream'
 import { wsconnect } from '@nats-io/nats-core'
 import WebSocket from 'ws'
-import { startNatsServer } from '../test/support/nats-server'
+import { currentNatsServerBinary, startNatsServer } from '../test/support/nats-server'
 import { connectJetStream } from '../test/support/jetstream'
 import { openSse } from '../test/support/sse-client'
 import { startTarget, type TargetName } from '../test/support/targets'
@@ -23,7 +23,7 @@ async function timeIt(run: () => Promise<number>): Promise<number> {
 }
 
 export async function benchReplay(total: number, rounds: number, targets: TargetName[]) {
-  const nats = await startNatsServer()
+  const nats = await startNatsServer(currentNatsServerBinary())
   const admin = await connectJetStream(nats.wsUrl)
   await admin.createStream({ name: 'BENCH', subjects: ['bench.>'] })
   const pad = 'x'.repeat(80)

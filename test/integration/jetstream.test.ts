@@ -9,13 +9,18 @@ import { startTarget, type Target } from '../support/targets'
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-describe('JetStream provider', () => {
+const servers = [
+  ['nats-server 2.12', inject('natsWsUrl')],
+  ['nats-server 2.9', inject('natsLegacyWsUrl')],
+] as const
+
+describe.each(servers)('JetStream provider on %s', (_server, natsUrl) => {
   let admin: JetStreamAdmin
   let target: Target
 
   beforeAll(async () => {
-    admin = await connectJetStream(inject('natsWsUrl'))
-    target = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: inject('natsWsUrl') })
+    admin = await connectJetStream(natsUrl)
+    target = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: natsUrl })
   })
   afterAll(async () => {
     await target?.close()
@@ -39,6 +44,24 @@ describe('JetStream provider', () => {
     bob.cut()
     expect(aliceSaw).toEqual(range(1, 20).filter((n) => n % 2).map((n) => ({ n, label: 'alice' })))
     expect(bobSaw).toEqual(range(1, 20).filter((n) => n % 2 === 0).map((n) => ({ n, label: 'bob' })))
+  })
+
+  it('merges several subjects of one stream in stream order and resumes them with one sequence', async () => {
+    const stream = uniqueName('pair')
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    const sides = range(1, 60).map((n) => (n % 3 === 0 ? 'other' : n % 3 === 1 ? 'left' : 'right'))
+    for (const [i, side] of sides.entries()) await admin.publish(`t.${stream}.${side}`, [{ n: i + 1, label: side }])
+    const expected = range(1, 60).filter((n) => sides[n - 1] !== 'other')
+    const query = `subscription { pair(stream: "${stream}") { n label } }`
+    const read = (events: { data: string }[]) => events.map((e) => JSON.parse(e.data).data.pair.n as number)
+
+    const first = await openSse(streamUrl(target.baseUrl, query, { from: 'earliest' }))
+    const before = await readNextEvents(first, 15)
+    first.cut()
+    const second = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': before.at(-1)!.id! } })
+    const after = await readNextEvents(second, expected.length - 15)
+    second.cut()
+    expect([...read(before), ...read(after)]).toEqual(expected)
   })
 
   it('reports a retention gap, then the earliest retained event', async () => {
@@ -85,6 +108,20 @@ describe('JetStream provider', () => {
     const [first] = await readNextEvents(after, 1)
     after.cut()
     expect(JSON.parse(first!.data).data.events.n).toBe(100)
+  })
+
+  it('serves subjects that no stream captures live, at most once, without ids', async () => {
+    const topic = uniqueName('nohistory')
+    const connection = await openSse(streamUrl(target.baseUrl, eventsQuery('live', topic)))
+    // The subscription exists once the server has the interest: publish until the first arrives.
+    const first = connection.next()
+    let n = 0
+    const publisher = setInterval(() => admin.nc.publish(`t.live.${topic}`, JSON.stringify({ n: ++n })), 20)
+    const event = await first.finally(() => clearInterval(publisher))
+    connection.cut()
+    expect(event?.event).toBe('next')
+    expect(event?.id).toBeUndefined()
+    expect(JSON.parse(event!.data).data.events.n).toBeGreaterThan(0)
   })
 
   it('reports an unreachable broker as UPSTREAM_UNAVAILABLE with a retry, without an id', async () => {

@@ -1,10 +1,13 @@
 import type { TestProject } from 'vitest/node'
-import { startNatsServer } from './nats-server'
+import { currentNatsServerBinary, debianNatsServerBinary, startNatsServer } from './nats-server'
 import { startRedisServer } from './redis-server'
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** nats-server 2.12 (what production runs), WebSocket listener. */
     natsWsUrl: string
+    /** nats-server 2.9 (Debian's; one filter subject per consumer), WebSocket listener. */
+    natsLegacyWsUrl: string
     /** The port of the real redis-server on 127.0.0.1. */
     redisPort: number
   }
@@ -12,12 +15,15 @@ declare module 'vitest' {
 
 /** Starts the real brokers once for the whole run and stops them after it. */
 export default async function setup(project: TestProject) {
-  const nats = await startNatsServer()
+  const nats = await startNatsServer(currentNatsServerBinary())
   project.provide('natsWsUrl', nats.wsUrl)
+  const legacyNats = await startNatsServer(debianNatsServerBinary())
+  project.provide('natsLegacyWsUrl', legacyNats.wsUrl)
   const redis = await startRedisServer()
   project.provide('redisPort', redis.port)
   return async () => {
     await nats.stop()
+    await legacyNats.stop()
     await redis.stop()
   }
 }

@@ -11,3 +11,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The current nats-server release, built once from its Go module (Debian's is 2.9); the test
+# setup does the same when it is missing, this only does it up front.
+npx --no-install tsx -e "import('./test/support/nats-server.ts').then((m) => m.currentNatsServerBinary())"

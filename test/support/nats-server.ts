@@ -1,5 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports'
 import { ensureCommand, startProcess } from './processes'
@@ -10,9 +11,33 @@ export interface NatsServer {
   stop(): Promise<void>
 }
 
-/** A real nats-server with JetStream and a WebSocket listener on free loopback ports. */
-export async function startNatsServer(): Promise<NatsServer> {
+/**
+ * Production servers run 2.10 to 2.12, which take several filter subjects per consumer;
+ * Debian's package is 2.9.10, which takes one. The suites run on both: the current
+ * release is built once from its Go module and cached outside the repository.
+ */
+export const CURRENT_NATS_VERSION = 'v2.12.15'
+
+export function currentNatsServerBinary(): string {
+  const bin = join(homedir(), '.cache', 'edge-stream', `nats-server-${CURRENT_NATS_VERSION}`)
+  const binary = join(bin, 'nats-server')
+  if (existsSync(binary)) return binary
+  const result = spawnSync('go', ['install', `github.com/nats-io/nats-server/v2@${CURRENT_NATS_VERSION}`], {
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: bin },
+  })
+  if (result.status !== 0) throw new Error(`go install nats-server ${CURRENT_NATS_VERSION} failed`)
+  return binary
+}
+
+/** Debian's nats-server 2.9, installed when missing. */
+export function debianNatsServerBinary(): string {
   ensureCommand('nats-server', 'nats-server')
+  return 'nats-server'
+}
+
+/** A real nats-server with JetStream and a WebSocket listener on free loopback ports. */
+export async function startNatsServer(binary: string): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-nats-'))
   const [port, wsPort] = [await freePort(), await freePort()]
   const configFile = join(dir, 'nats.conf')
@@ -25,7 +50,7 @@ export async function startNatsServer(): Promise<NatsServer> {
       `websocket { host: 127.0.0.1, port: ${wsPort}, no_tls: true }`,
     ].join('\n'),
   )
-  const server = await startProcess('nats-server', ['-c', configFile], /Server is ready/)
+  const server = await startProcess(binary, ['-c', configFile], /Server is ready/)
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     async stop() {
