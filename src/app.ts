@@ -1,14 +1,14 @@
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec'
-import { errorBody, RequestError } from './errors'
+import { errorBody, RequestError, StreamError } from './errors'
 import { parseGraphQLParams, prepareSubscription, type PreparedSubscription } from './graphql/operation'
 import type { EdfsSchema } from './graphql/schema'
 import { resolveTemplates } from './graphql/templates'
 import { silentLogger, type Logger } from './log'
 import { providerKey, type ProviderItem, type ProviderRegistry, type ResolvedRoute, type StartPosition } from './providers/provider'
 import { createEventStream } from './sse/event-stream'
-import { errorFrame, gapFrame, nextFrame } from './sse/frames'
+import { completeFrame, errorFrame, gapFrame, nextFrame } from './sse/frames'
 
 export interface AppOptions {
   schema: EdfsSchema
@@ -106,6 +106,11 @@ export function createApp(options: AppOptions): Hono {
           }
         } catch (error) {
           if (sink.signal.aborted) return
+          if (error instanceof StreamError) {
+            log('warn', 'stream.refused', { streamId, code: error.code })
+            sink.write(errorFrame(JSON.stringify(errorBody(error.code, error.message))) + (error.permanent ? completeFrame : ''))
+            return
+          }
           log('error', 'stream.upstream_error', { streamId, error: String(error) })
           const body = errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')
           sink.write(errorFrame(JSON.stringify(body), Math.round(retryMs * (1 + Math.random()))))

@@ -24,6 +24,8 @@ export interface Config {
   cursorKeys: CursorKey[]
   corsOrigins: string[]
   logLevel: LogLevel
+  /** NATS subjects that no JetStream stream captures are refused instead of served at most once. */
+  requireHistory: boolean
   /** The SDL and where it came from; `demo` also means the demo ticker and page. */
   schema: { sdl: string; source: 'SCHEMA' | 'SCHEMA_PATH' | 'demo' }
 }
@@ -38,6 +40,7 @@ export function readConfig(env: Env, readFile?: (path: string) => string): Confi
     cursorKeys: cursorKeys(env),
     corsOrigins: list(env.CORS_ORIGINS),
     logLevel: logLevel(env),
+    requireHistory: boolean(env, 'REQUIRE_HISTORY', false),
     schema: schemaSource(env, readFile),
   }
 }
@@ -94,6 +97,13 @@ function seconds(env: Env, name: string, fallback: number): number {
     throw new ConfigError(name, `must be a number of seconds above 0 and at most 86400, got "${raw}"`)
   }
   return Math.round(value * 1000)
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (raw === 'true' || raw === 'false') return raw === 'true'
+  throw new ConfigError(name, `must be true or false, got "${raw}"`)
 }
 
 function cursorKeys(env: Env): CursorKey[] {

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'REQUEST_TOO_LARGE'
   | 'NOT_FOUND'
   | 'UPSTREAM_UNAVAILABLE'
+  | 'NO_HISTORY'
   | 'INTERNAL_SERVER_ERROR'
 
 /** A refusal of the request before the stream opens: status, code and a message safe to show. */
@@ -27,6 +28,21 @@ export class RequestError extends Error {
   ) {
     super(message)
     this.name = 'RequestError'
+  }
+}
+
+/**
+ * A failure after the stream opened that the client may see as it is. A permanent one
+ * ends the subscription with `complete`; any other error is shown as UPSTREAM_UNAVAILABLE.
+ */
+export class StreamError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message)
+    this.name = 'StreamError'
   }
 }
 

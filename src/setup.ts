@@ -59,7 +59,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
       memoryBroker ??= new MemoryBroker()
       providers.set(key, new MemoryProvider(memoryBroker))
     } else {
-      providers.set(key, new JetStreamProvider(connectionPerStream(settings)))
+      providers.set(key, new JetStreamProvider(connectionPerStream(settings), { requireHistory: config.requireHistory, log }))
     }
   }
   const app = createApp({

@@ -10,6 +10,8 @@ import {
   type JsMsg,
   type OrderedConsumerOptions,
 } from '@nats-io/jetstream'
+import { StreamError } from '../errors'
+import { silentLogger, type Logger } from '../log'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
 import { isSequencePosition, planSequenceStart } from './sequence'
 import { Mailbox } from './mailbox'
@@ -31,6 +33,9 @@ export interface JetStreamOptions {
   pullExpiresMs?: number
   /** Most at-most-once messages held for a slow client before its stream is cut. */
   liveBufferLimit?: number
+  /** Refuse subjects that no stream captures instead of serving them live, at most once. */
+  requireHistory?: boolean
+  log?: Logger
 }
 
 /** Servers before 2.10 take a single filter subject per consumer. */
@@ -43,6 +48,8 @@ export class JetStreamProvider implements Provider {
   private readonly batchSize: number
   private readonly pullExpiresMs: number
   private readonly liveBufferLimit: number
+  private readonly requireHistory: boolean
+  private readonly log: Logger
 
   constructor(
     private readonly connector: NatsConnector,
@@ -51,6 +58,8 @@ export class JetStreamProvider implements Provider {
     this.batchSize = options.batchSize ?? 1000
     this.pullExpiresMs = options.pullExpiresMs ?? 30_000
     this.liveBufferLimit = options.liveBufferLimit ?? 10_000
+    this.requireHistory = options.requireHistory ?? false
+    this.log = options.log ?? silentLogger
   }
 
   isValidPosition(position: string): boolean {
@@ -63,7 +72,11 @@ export class JetStreamProvider implements Provider {
       const jsm = await jetstreamManager(nc)
       const stream = route.streamName ?? (await findStream(jsm, route.names))
       if (stream === undefined) {
+        if (this.requireHistory) {
+          throw new StreamError('NO_HISTORY', `No JetStream stream captures ${route.names.join(', ')}`, true)
+        }
         // No stream captures these subjects: there is no history, so serve live core NATS, at most once.
+        this.log('warn', 'stream.no_history', { subjects: route.names, delivery: 'at-most-once' })
         yield* this.readCore(nc, route.names, signal)
       } else {
         yield* this.readStream(nc, jsm, stream, route.names, start, signal)

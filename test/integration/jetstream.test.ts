@@ -124,6 +124,21 @@ describe.each(servers)('JetStream provider on %s', (_server, natsUrl) => {
     expect(JSON.parse(event!.data).data.events.n).toBeGreaterThan(0)
   })
 
+  it('refuses subjects without history under REQUIRE_HISTORY, ending the subscription', async () => {
+    const strict = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: natsUrl, REQUIRE_HISTORY: 'true' })
+    try {
+      const connection = await openSse(streamUrl(strict.baseUrl, eventsQuery('nohistory', 'a')))
+      const error = await connection.next()
+      const complete = await connection.next()
+      expect(await connection.next()).toBeUndefined()
+      expect(error?.id).toBeUndefined()
+      expect(JSON.parse(error!.data).errors[0].extensions.code).toBe('NO_HISTORY')
+      expect(complete).toEqual({ event: 'complete', data: '' })
+    } finally {
+      await strict.close()
+    }
+  })
+
   it('reports an unreachable broker as UPSTREAM_UNAVAILABLE with a retry, without an id', async () => {
     const closedPort = await freePort()
     const offline = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: `ws://127.0.0.1:${closedPort}`, RETRY_MS: '1000' })
