@@ -25,8 +25,8 @@ Cut the network or reload the page: the stream resumes right after the last even
 <div id="events"></div>
 <script>
 const query = 'subscription { tick { n at } }'
-const stored = sessionStorage.getItem('lastEventId')
-let count = 0, dups = 0, lastN = 0, source
+// The position survives a reload in sessionStorage; EventSource itself resumes after a cut.
+let count = 0, dups = 0, lastN = Number(sessionStorage.getItem('lastN') || 0), source
 const $ = (id) => document.getElementById(id)
 function show(text, cls) {
   const row = document.createElement('div')
@@ -37,7 +37,7 @@ function show(text, cls) {
 function connect(lastEventId) {
   const params = new URLSearchParams({ query })
   if (lastEventId) params.set('lastEventId', lastEventId)
-  else params.set('from', 'earliest')
+  show(lastEventId ? '-- resuming after ' + lastEventId + ' --' : '-- new events only --', 'gap')
   source = new EventSource('/graphql/stream?' + params)
   source.onopen = () => { $('state').textContent = 'open'; $('state').className = 'open' }
   source.onerror = () => { $('state').textContent = 'reconnecting'; $('state').className = 'closed' }
@@ -50,6 +50,7 @@ function connect(lastEventId) {
     $('dups').textContent = dups
     $('last').textContent = e.lastEventId
     sessionStorage.setItem('lastEventId', e.lastEventId)
+    sessionStorage.setItem('lastN', lastN)
     show('#' + tick.n + ' at ' + tick.at + '   id ' + e.lastEventId)
   })
   source.addEventListener('gap', (e) => show('gap: ' + e.data, 'gap'))
@@ -57,7 +58,7 @@ function connect(lastEventId) {
   source.addEventListener('complete', () => source.close())
 }
 $('cut').onclick = () => { source.close(); show('-- connection cut --', 'gap'); connect(sessionStorage.getItem('lastEventId')) }
-connect(stored)
+connect(sessionStorage.getItem('lastEventId'))
 </script>
 </body>
 </html>
