@@ -1,0 +1,21 @@
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
+import type { KafkaLog } from './kafka-log'
+import { KafkaStream, type KafkaStreamOptions } from './kafka-stream'
+import { isKafkaPosition } from './position'
+
+/** Kafka read over HTTP, partition by partition, by offset; the position is the whole offset vector. */
+export class KafkaProvider implements Provider {
+  constructor(
+    private readonly log: KafkaLog,
+    private readonly options: KafkaStreamOptions,
+  ) {}
+
+  /** One offset group per topic of the route; partition counts are checked against the broker when the stream opens. */
+  isValidPosition(position: string, route: ResolvedRoute): boolean {
+    return isKafkaPosition(position) && position.split('~').length === route.names.length
+  }
+
+  open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+    return new KafkaStream(this.log, route.names, this.options).read(start, signal)
+  }
+}

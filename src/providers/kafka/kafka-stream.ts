@@ -1,0 +1,269 @@
+import type { ProviderItem, StartPosition } from '../provider'
+import type { KafkaLog, KafkaRecord, TopicPartition } from './kafka-log'
+import { decodePosition, encodeGroup } from './position'
+
+export interface KafkaStreamOptions {
+  /** How long a fetch of an idle partition waits on the server for new records. */
+  pollTimeoutMs: number
+  /**
+   * Fetches in flight at once. Workers allow 6 simultaneous outbound connections
+   * per request; with more partitions than this, idle partitions take turns.
+   */
+  maxConcurrentFetches?: number
+  /** Most events in one yielded batch (one chunk on the wire). */
+  batchSize?: number
+  /** How often the partition counts are checked for partitions added meanwhile. */
+  metadataRefreshMs?: number
+}
+
+interface Partition extends TopicPartition {
+  topicIndex: number
+  next: number
+  records: KafkaRecord[]
+  taken: number
+  fetching: boolean
+  /** No fetch before this time: an empty answer that came back early must not become a busy loop. */
+  notBefore: number
+}
+
+/** Records taken from one partition before the next partition gets its turn. */
+const QUANTUM = 64
+/** Server-side wait of idle partitions when they share the fetch slots in turns. */
+const SHARED_WAIT_MS = 1000
+
+/**
+ * One subscription's read of its topics: every partition is read statelessly by
+ * offset, at most one fetch per partition in flight and one answer buffered per
+ * partition (that bounds memory; a new fetch starts only when the consumer has
+ * taken the previous answer). Answers are interleaved round-robin, QUANTUM records
+ * at a time, so a busy partition cannot starve the others and a slow or empty one
+ * (its fetch waiting on the server) blocks nobody; within a partition, order is kept.
+ */
+export class KafkaStream {
+  private readonly byTopic: Partition[][]
+  private partitions: Partition[] = []
+  /** Encoded offsets of each topic: only the group of the partition that moved is re-encoded. */
+  private groups: string[] = []
+  private readonly pendingGaps: ProviderItem[] = []
+  private failure: { error: unknown } | undefined
+  private inflight = 0
+  private fetchTurn = 0
+  private takeTurn = 0
+  private nextMetadataCheck: number
+  private checkingMetadata = false
+  private waiter: (() => void) | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private readonly lifetime = new AbortController()
+  private readonly maxConcurrentFetches: number
+  private readonly batchSize: number
+  private readonly metadataRefreshMs: number
+
+  constructor(
+    private readonly log: KafkaLog,
+    private readonly topics: readonly string[],
+    private readonly options: KafkaStreamOptions,
+  ) {
+    this.byTopic = topics.map(() => [])
+    this.maxConcurrentFetches = options.maxConcurrentFetches ?? 6
+    this.batchSize = options.batchSize ?? 1000
+    this.metadataRefreshMs = options.metadataRefreshMs ?? 60_000
+    this.nextMetadataCheck = Date.now() + this.metadataRefreshMs
+  }
+
+  async *read(start: StartPosition, outer: AbortSignal): AsyncIterable<ProviderItem[]> {
+    const signal = this.lifetime.signal
+    const onAbort = () => {
+      this.lifetime.abort()
+      this.wake()
+    }
+    if (outer.aborted) return
+    outer.addEventListener('abort', onAbort, { once: true })
+    try {
+      await this.begin(start, signal)
+      while (!signal.aborted) {
+        if (this.failure) throw this.failure.error
+        if (this.pendingGaps.length > 0) {
+          yield this.pendingGaps.splice(0)
+          continue
+        }
+        this.checkMetadataWhenDue(signal)
+        this.startFetches(signal)
+        const batch = this.take()
+        if (batch.length > 0) {
+          yield batch
+          continue
+        }
+        await this.sleep()
+      }
+    } finally {
+      outer.removeEventListener('abort', onAbort)
+      clearTimeout(this.timer)
+      this.lifetime.abort()
+    }
+  }
+
+  /** The start vector: log end (live), log start (earliest) or the cursor's, with new partitions at their log start. */
+  private async begin(start: StartPosition, signal: AbortSignal): Promise<void> {
+    const counts = await Promise.all(this.topics.map((topic) => this.log.partitionCount(topic, signal)))
+    const all = counts.flatMap((count, topicIndex) => this.topicPartitions(topicIndex, 0, count))
+    if (start.from !== 'after') {
+      const offsets = await this.log.offsets(all, start.from === 'live' ? 'end' : 'start', signal)
+      all.forEach((at, i) => this.add(at, offsets[i]!))
+      return
+    }
+    const requested = decodePosition(start.position)
+    // A vector that does not fit the topics (another topic count, or more partitions than exist) is no position in these logs.
+    const fits = (topicIndex: number) => requested.length === this.topics.length && requested[topicIndex]!.length <= counts[topicIndex]!
+    const fresh = all.filter((at) => !fits(at.topicIndex) || at.partition >= requested[at.topicIndex]!.length)
+    const starts = fresh.length > 0 ? await this.log.offsets(fresh, 'start', signal) : []
+    for (const at of all) {
+      const freshIndex = fresh.indexOf(at)
+      this.add(at, freshIndex === -1 ? requested[at.topicIndex]![at.partition]! : starts[freshIndex]!)
+    }
+    if (!this.topics.every((_, topicIndex) => fits(topicIndex))) {
+      this.pendingGaps.push({ type: 'gap', requested: start.position, resumedFrom: this.position(), reason: 'unknown-position' })
+    }
+  }
+
+  private topicPartitions(topicIndex: number, from: number, to: number): (TopicPartition & { topicIndex: number })[] {
+    const topic = this.topics[topicIndex]!
+    return Array.from({ length: to - from }, (_, i) => ({ topic, partition: from + i, topicIndex }))
+  }
+
+  private add(at: TopicPartition & { topicIndex: number }, next: number): void {
+    const partition: Partition = { ...at, next, records: [], taken: 0, fetching: false, notBefore: 0 }
+    this.byTopic[at.topicIndex]!.push(partition)
+    this.partitions = this.byTopic.flat()
+    this.groups[at.topicIndex] = encodeGroup(this.byTopic[at.topicIndex]!.map((p) => p.next))
+  }
+
+  private position(): string {
+    return this.groups.join('~')
+  }
+
+  private advance(partition: Partition, next: number): void {
+    partition.next = next
+    this.groups[partition.topicIndex] = encodeGroup(this.byTopic[partition.topicIndex]!.map((p) => p.next))
+  }
+
+  private startFetches(signal: AbortSignal): void {
+    const now = Date.now()
+    const count = this.partitions.length
+    const waitMs = count <= this.maxConcurrentFetches ? this.options.pollTimeoutMs : Math.min(this.options.pollTimeoutMs, SHARED_WAIT_MS)
+    for (let i = 0; i < count && this.inflight < this.maxConcurrentFetches; i++) {
+      const index = (this.fetchTurn + i) % count
+      const partition = this.partitions[index]!
+      if (partition.fetching || partition.taken < partition.records.length || partition.notBefore > now) continue
+      // The partition after the last one started goes first next time, so all partitions get slots in turn.
+      this.fetchTurn = (index + 1) % count
+      this.fetch(partition, waitMs, signal)
+    }
+  }
+
+  private fetch(partition: Partition, waitMs: number, signal: AbortSignal): void {
+    partition.fetching = true
+    this.inflight++
+    const startedAt = Date.now()
+    const offset = partition.next
+    this.log
+      .fetch(partition, offset, waitMs, signal)
+      .then(async (result) => {
+        if ('outOfRange' in result) return this.resume(partition, offset, signal)
+        partition.records = result.records
+        partition.taken = 0
+        if (result.records.length === 0) partition.notBefore = startedAt + waitMs
+      })
+      .catch((error: unknown) => {
+        this.failure ??= { error }
+      })
+      .finally(() => {
+        partition.fetching = false
+        this.inflight--
+        this.wake()
+      })
+  }
+
+  /** The offset is gone (retention) or was never there (log recreated): report a gap, go on at the log start. */
+  private async resume(partition: Partition, offset: number, signal: AbortSignal): Promise<void> {
+    const [start] = await this.log.offsets([partition], 'start', signal, [offset])
+    const requested = this.position()
+    this.advance(partition, start!)
+    this.pendingGaps.push({
+      type: 'gap',
+      requested,
+      resumedFrom: this.position(),
+      reason: offset < start! ? 'retention' : 'unknown-position',
+    })
+  }
+
+  private checkMetadataWhenDue(signal: AbortSignal): void {
+    if (this.checkingMetadata || Date.now() < this.nextMetadataCheck) return
+    this.checkingMetadata = true
+    this.addNewPartitions(signal)
+      .catch((error: unknown) => {
+        this.failure ??= { error }
+      })
+      .finally(() => {
+        this.checkingMetadata = false
+        this.nextMetadataCheck = Date.now() + this.metadataRefreshMs
+        this.wake()
+      })
+  }
+
+  /** Partitions created while reading start at their log start, like those of a resumed cursor. */
+  private async addNewPartitions(signal: AbortSignal): Promise<void> {
+    const counts = await Promise.all(this.topics.map((topic, i) => this.log.partitionCount(topic, signal, this.byTopic[i]!.length)))
+    const fresh = counts.flatMap((count, topicIndex) => this.topicPartitions(topicIndex, this.byTopic[topicIndex]!.length, count))
+    if (fresh.length === 0) return
+    const starts = await this.log.offsets(fresh, 'start', signal)
+    fresh.forEach((at, i) => this.add(at, starts[i]!))
+  }
+
+  /** Up to batchSize events, QUANTUM per partition per round, each carrying the whole vector after it. */
+  private take(): ProviderItem[] {
+    const batch: ProviderItem[] = []
+    const count = this.partitions.length
+    let progressed = true
+    while (progressed && batch.length < this.batchSize) {
+      progressed = false
+      for (let i = 0; i < count && batch.length < this.batchSize; i++) {
+        const partition = this.partitions[(this.takeTurn + i) % count]!
+        const end = Math.min(partition.records.length, partition.taken + QUANTUM, partition.taken + this.batchSize - batch.length)
+        for (; partition.taken < end; partition.taken++) {
+          const record = partition.records[partition.taken]!
+          this.advance(partition, record.offset + 1)
+          batch.push({ type: 'event', position: this.position(), text: record.value ?? 'null' })
+          progressed = true
+        }
+      }
+      this.takeTurn = (this.takeTurn + 1) % Math.max(count, 1)
+    }
+    for (const partition of this.partitions) {
+      if (partition.taken > 0 && partition.taken === partition.records.length) {
+        partition.records = []
+        partition.taken = 0
+      }
+    }
+    return batch
+  }
+
+  /** Until a fetch settles, the stream aborts, or the next partition or metadata check is due. */
+  private sleep(): Promise<void> {
+    const now = Date.now()
+    let due = this.checkingMetadata ? Infinity : this.nextMetadataCheck
+    for (const partition of this.partitions) {
+      if (!partition.fetching && partition.notBefore > now) due = Math.min(due, partition.notBefore)
+    }
+    clearTimeout(this.timer)
+    if (due !== Infinity) this.timer = setTimeout(() => this.wake(), Math.max(0, due - now))
+    return new Promise((resolve) => {
+      this.waiter = resolve
+    })
+  }
+
+  private wake(): void {
+    const waiter = this.waiter
+    this.waiter = undefined
+    waiter?.()
+  }
+}
