@@ -4,6 +4,7 @@ import { demoPage } from './demo/page'
 import { loadEdfsSchema, SchemaError, type EdfsSchema } from './graphql/schema'
 import { createLogger, type Logger } from './log'
 import { JetStreamProvider } from './providers/jetstream'
+import { createKafkaProvider } from './providers/kafka/kafka-setup'
 import { MemoryBroker, MemoryProvider } from './providers/memory'
 import { connectionPerStream } from './providers/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
@@ -48,8 +49,9 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
       providers.set(key, createRedisStreamsProvider(env, route.providerId, platform.upstashClient))
       continue
     }
-    if (route.kind !== 'nats') {
-      throw new ConfigError('schema', `the ${route.kind} provider "${route.providerId}" is not supported yet`)
+    if (route.kind === 'kafka') {
+      providers.set(key, createKafkaProvider(env, route.providerId))
+      continue
     }
     const settings = natsSettings(env, route.providerId)
     if (settings === undefined && config.schema.source !== 'demo') {
