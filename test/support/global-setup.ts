@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node'
 import { currentNatsServerBinary, debianNatsServerBinary, startNatsServer } from './nats-server'
 import { startRedisServer } from './redis-server'
+import { startKafkaBroker } from './kafka/kafka-broker'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,6 +11,8 @@ declare module 'vitest' {
     natsLegacyWsUrl: string
     /** The port of the real redis-server on 127.0.0.1. */
     redisPort: number
+    /** host:port of the real Apache Kafka broker (KRaft, one node) on 127.0.0.1. */
+    kafkaBootstrap: string
   }
 }
 
@@ -21,9 +24,12 @@ export default async function setup(project: TestProject) {
   project.provide('natsLegacyWsUrl', legacyNats.wsUrl)
   const redis = await startRedisServer()
   project.provide('redisPort', redis.port)
+  const kafka = await startKafkaBroker()
+  project.provide('kafkaBootstrap', kafka.bootstrap)
   return async () => {
     await nats.stop()
     await legacyNats.stop()
     await redis.stop()
+    await kafka.stop()
   }
 }

@@ -1,0 +1,47 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs'
+
+/** A test's own Kafka client (kafkajs over the Kafka protocol) to create topics, produce and delete records. */
+export interface KafkaAdmin {
+  createTopic(topic: string, partitions: number): Promise<void>
+  /** Produces in order; each message goes to the partition given. */
+  produce(topic: string, messages: { partition: number; key: string; value: unknown }[]): Promise<void>
+  /** Deletes the records of a partition below `offset` (what retention does). */
+  deleteRecords(topic: string, partition: number, offset: number): Promise<void>
+  addPartitions(topic: string, total: number): Promise<void>
+  /** Log start (`low`) and log end (`high`) of each partition. */
+  offsets(topic: string): Promise<{ partition: number; low: number; high: number }[]>
+  close(): Promise<void>
+}
+
+export async function connectKafkaAdmin(bootstrap: string): Promise<KafkaAdmin> {
+  const kafka = new Kafka({ brokers: [bootstrap], clientId: 'edge-stream-test-admin', logLevel: logLevel.NOTHING })
+  const admin: Admin = kafka.admin()
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+  await Promise.all([admin.connect(), producer.connect()])
+  return {
+    async createTopic(topic, partitions) {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+    },
+    async produce(topic, messages) {
+      for (let i = 0; i < messages.length; i += 1000) {
+        await producer.send({
+          topic,
+          messages: messages.slice(i, i + 1000).map((m) => ({ partition: m.partition, key: m.key, value: JSON.stringify(m.value) })),
+        })
+      }
+    },
+    async deleteRecords(topic, partition, offset) {
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition, offset: String(offset) }] })
+    },
+    async addPartitions(topic, total) {
+      await admin.createPartitions({ topicPartitions: [{ topic, count: total }] })
+    },
+    async offsets(topic) {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition)
+    },
+    async close() {
+      await Promise.all([producer.disconnect(), admin.disconnect()])
+    },
+  }
+}
