@@ -23,9 +23,12 @@ export function planLiveRead(bounds: StreamBounds | undefined): KeyReadPlan {
  *
  * - Beyond the newest id ever generated (the stream was deleted and recreated):
  *   `unknown-position`, continue from the earliest entry.
- * - Before the oldest retained entry: a `retention` gap when an entry after the
- *   position was deleted. Redis 7+ reports the highest deleted id, which decides
- *   it exactly; without it the gap is reported whenever it cannot be ruled out.
+ * - Before the oldest retained entry: a `retention` gap, continue from the
+ *   earliest entry. Redis keeps no trace of trimmed entries (`max-deleted-entry-id`
+ *   counts XDEL only), so when the position itself was trimmed it cannot tell
+ *   whether unread entries went with it: the gap is reported unless the oldest
+ *   entry is the position's immediate successor id. A false alarm, never a
+ *   silent skip.
  * - Otherwise continue after the position. Entries removed one by one with XDEL
  *   above the oldest retained entry were deleted on purpose, not lost to retention.
  */
@@ -37,9 +40,7 @@ export function planResumeRead(position: string, bounds: StreamBounds | undefine
   const earliest = bounds.firstEntryId === undefined ? bounds.lastGeneratedId : previousEntryId(bounds.firstEntryId)!
   if (compareEntryIds(position, bounds.lastGeneratedId) > 0) return { after: earliest, anchored: false, gap: 'unknown-position' }
   if (bounds.firstEntryId === undefined || compareEntryIds(position, bounds.firstEntryId) < 0) {
-    const lost =
-      bounds.maxDeletedEntryId === undefined ? position !== earliest : compareEntryIds(bounds.maxDeletedEntryId, position) > 0
-    return lost ? { after: earliest, anchored: false, gap: 'retention' } : { after: position, anchored: false }
+    return position === earliest ? { after: position, anchored: false } : { after: earliest, anchored: false, gap: 'retention' }
   }
   return { after: position, anchored: true }
 }

@@ -17,8 +17,6 @@ export interface StreamBounds {
   lastEntryId: string | undefined
   /** The id of the newest entry ever added, deleted or not. */
   lastGeneratedId: string
-  /** The highest id ever deleted (`0-0` when none); Redis 7 and later report it, others leave it undefined. */
-  maxDeletedEntryId: string | undefined
 }
 
 /** XREAD: null on timeout, else `[[key, [[id, [field, value, …]], …]], …]`; entries per key index. */
@@ -41,13 +39,11 @@ export function parseStreamInfo(reply: unknown): StreamBounds {
   const info = new Map<unknown, unknown>()
   for (let i = 0; i + 1 < reply.length; i += 2) info.set(reply[i], reply[i + 1])
   const lastGeneratedId = info.get('last-generated-id')
-  const maxDeleted = info.get('max-deleted-entry-id')
   if (typeof lastGeneratedId !== 'string' || !isEntryId(lastGeneratedId)) throw unexpected('XINFO STREAM', reply)
   return {
     firstEntryId: entryIdOf(info.get('first-entry')),
     lastEntryId: entryIdOf(info.get('last-entry')),
     lastGeneratedId,
-    maxDeletedEntryId: typeof maxDeleted === 'string' && isEntryId(maxDeleted) ? maxDeleted : undefined,
   }
 }
 

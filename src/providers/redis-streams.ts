@@ -95,7 +95,9 @@ export class RedisStreamsProvider implements Provider {
             continue
           }
         }
-        for (let j = first; j < entries.length; j++) fresh.push({ key: i, entry: entries[j]! })
+        // COUNT had room for the anchor on every key: keep each to one page.
+        const end = Math.min(entries.length, first + this.pageSize)
+        for (let j = first; j < end; j++) fresh.push({ key: i, entry: entries[j]! })
       }
       fresh.sort((a, b) => compareEntryIds(a.entry.id, b.entry.id) || a.key - b.key)
       for (const { key, entry } of fresh) {

@@ -45,9 +45,9 @@ export class RedisAdmin {
     return ids
   }
 
-  /** XADD with any fields, for entries that do not follow the documented layout. */
-  async addFields(key: string, fields: string[]): Promise<string> {
-    return (await this.redis.xadd(key, '*', ...fields))!
+  /** XADD with any fields (entries off the documented layout) and any id (`*`: the server's). */
+  async addFields(key: string, fields: string[], id = '*'): Promise<string> {
+    return (await this.redis.xadd(key, id, ...fields))!
   }
 
   close(): void {

@@ -42,7 +42,6 @@ describe('Redis read plans', () => {
     firstEntryId: '100-0',
     lastEntryId: '200-0',
     lastGeneratedId: '200-0',
-    maxDeletedEntryId: '0-0',
     ...overrides,
   })
 
@@ -59,25 +58,16 @@ describe('Redis read plans', () => {
     expect(planResumeRead('200-0', bounds())).toEqual({ after: '200-0', anchored: true })
   })
 
-  it('reports retention when entries after the position were trimmed', () => {
-    const trimmed = bounds({ maxDeletedEntryId: '99-5' })
-    expect(planResumeRead('50-0', trimmed)).toEqual({ after: `99-${MAX}`, anchored: false, gap: 'retention' })
-    expect(planResumeRead('0-0', trimmed)).toEqual({ after: `99-${MAX}`, anchored: false, gap: 'retention' })
-  })
-
-  it('reports no gap when only entries the client already had were trimmed', () => {
-    expect(planResumeRead('99-5', bounds({ maxDeletedEntryId: '99-5' }))).toEqual({ after: '99-5', anchored: false })
-    expect(planResumeRead('0-0', bounds())).toEqual({ after: '0-0', anchored: false })
-  })
-
-  it('reports retention whenever it cannot be ruled out on servers without max-deleted-entry-id', () => {
-    const older = bounds({ maxDeletedEntryId: undefined })
-    expect(planResumeRead('50-0', older)).toMatchObject({ gap: 'retention', after: `99-${MAX}` })
-    expect(planResumeRead(`99-${MAX}`, older)).toEqual({ after: `99-${MAX}`, anchored: false })
+  it('reports retention when the position is older than the oldest retained entry', () => {
+    expect(planResumeRead('50-0', bounds())).toEqual({ after: `99-${MAX}`, anchored: false, gap: 'retention' })
+    expect(planResumeRead('0-0', bounds())).toEqual({ after: `99-${MAX}`, anchored: false, gap: 'retention' })
+    // Only when the oldest entry is the very next id can nothing unread have been trimmed.
+    expect(planResumeRead(`99-${MAX}`, bounds())).toEqual({ after: `99-${MAX}`, anchored: false })
+    expect(planResumeRead('7-4', bounds({ firstEntryId: '7-5' }))).toEqual({ after: '7-4', anchored: false })
   })
 
   it('handles a stream trimmed to nothing', () => {
-    const empty = bounds({ firstEntryId: undefined, lastEntryId: undefined, maxDeletedEntryId: '200-0' })
+    const empty = bounds({ firstEntryId: undefined, lastEntryId: undefined })
     expect(planResumeRead('150-0', empty)).toEqual({ after: '200-0', anchored: false, gap: 'retention' })
     expect(planResumeRead('200-0', empty)).toEqual({ after: '200-0', anchored: false })
   })
