@@ -7,7 +7,7 @@ import { startTarget, type Target, type TargetName } from '../support/targets'
 const numbers = (events: { data: string }[]) => events.map((e) => JSON.parse(e.data).data.events.n as number)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-describe.each<TargetName>(['node', 'workerd'])('JetStream resume on %s', (targetName) => {
+describe.each<TargetName>(['node', 'workerd', 'edge'])('JetStream resume on %s', (targetName) => {
   let admin: JetStreamAdmin
   let target: Target
 

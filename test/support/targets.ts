@@ -6,17 +6,22 @@ import { fileURLToPath } from 'node:url'
 import { nodeUpstashClient } from '../../src/providers/upstash-node'
 import { createServerFromEnv } from '../../src/setup'
 import type { Env } from '../../src/config'
+import { startVercelEdge } from './vercel-edge'
 
-/** A running instance of the function: the Node entry in-process, or the Workers entry inside workerd. */
+/**
+ * A running instance of the function: the Node entry in-process, the Workers entry
+ * inside workerd, or the Vercel Edge entry inside Vercel's edge-runtime.
+ */
 export interface Target {
   name: string
   baseUrl: string
   close(): Promise<void>
 }
 
-export type TargetName = 'node' | 'workerd'
+export type TargetName = 'node' | 'workerd' | 'edge'
 
 export function startTarget(name: TargetName, env: Env): Promise<Target> {
+  if (name === 'edge') return startVercelEdge(env)
   return name === 'node' ? startNode(env) : startWorkerd(env)
 }
 

@@ -1,0 +1,33 @@
+/**
+ * Vercel entry, for both of its runtimes. Vercel hands configuration to a function
+ * as environment variables in `process.env` (on Edge too), and a function module is
+ * imported before its first request, so the app is built at that first request: a
+ * bad variable then answers 500 with the reason in the function's log, as on Workers,
+ * instead of a module that fails to load. NATS connections are opened per stream.
+ *
+ * `api/graphql-stream-edge.ts` serves the default export on the Edge runtime, where
+ * WebSocket is global; `vercel-node.ts` adds what the Node.js runtime lacks.
+ */
+import { handle } from 'hono/vercel'
+import { ConfigError } from '../config'
+import { errorBody } from '../errors'
+import { nodeUpstashClient } from '../providers/upstash-node'
+import { createServerFromEnv, type Platform } from '../setup'
+
+export type VercelHandler = (request: Request) => Response | Promise<Response>
+
+/** `@upstash/redis`'s default build is made for both Vercel runtimes. */
+export function createVercelHandler(platform: Platform = { upstashClient: nodeUpstashClient }): VercelHandler {
+  let handler: VercelHandler | undefined
+  return (request) => {
+    try {
+      handler ??= handle(createServerFromEnv(process.env, platform).app)
+    } catch (error) {
+      console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
+      return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })
+    }
+    return handler(request)
+  }
+}
+
+export default createVercelHandler()
