@@ -83,21 +83,33 @@ export function createApp(options: AppOptions): Hono {
       return position
     })
     const render = frameRenderer(prepared, (position) => codec.encode(binding, position))
+    // The stream's life in the log: positions and counts only, never a payload or a credential.
     const streamId = crypto.randomUUID()
-    log('info', 'stream.open', { streamId, field: prepared.fieldName, route: route.names, start: describeStart(start) })
+    const openedAt = Date.now()
+    let events = 0
+    let lastSent: string | undefined
+    let failure: 'refused' | 'upstream-error' | undefined
+    const resume = start.from === 'after'
+    log('info', 'stream.open', { streamId, field: prepared.fieldName, route: route.names, start: describeStart(start), resume })
 
     const body = createEventStream({
       retryMs,
       heartbeatMs,
       maxStreamMs,
       clientSignal: c.req.raw.signal,
-      onClose: (reason) => log('info', 'stream.close', { streamId, reason }),
+      onClose: (reason) =>
+        log('info', 'stream.close', { streamId, reason: failure ?? reason, events, lastSent, durationMs: Date.now() - openedAt }),
       run: async (sink) => {
         try {
           for await (const batch of provider.open(route, start, sink.signal)) {
             let frames = ''
             for (const item of batch) {
-              if (item.type === 'gap') log('warn', 'stream.gap', { streamId, reason: item.reason, resumedFrom: item.resumedFrom })
+              if (item.type === 'gap') {
+                log('warn', 'stream.gap', { streamId, reason: item.reason, requested: item.requested, resumedFrom: item.resumedFrom })
+              } else {
+                events++
+                if (item.position !== undefined) lastSent = item.position
+              }
               frames += render(item)
             }
             sink.write(frames)
@@ -107,10 +119,12 @@ export function createApp(options: AppOptions): Hono {
         } catch (error) {
           if (sink.signal.aborted) return
           if (error instanceof StreamError) {
+            failure = 'refused'
             log('warn', 'stream.refused', { streamId, code: error.code })
             sink.write(errorFrame(JSON.stringify(errorBody(error.code, error.message))) + (error.permanent ? completeFrame : ''))
             return
           }
+          failure = 'upstream-error'
           log('error', 'stream.upstream_error', { streamId, error: String(error) })
           const body = errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')
           sink.write(errorFrame(JSON.stringify(body), Math.round(retryMs * (1 + Math.random()))))
