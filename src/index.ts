@@ -1,0 +1,29 @@
+/**
+ * edge-stream as a library: the stream route as a Hono app to mount in your own.
+ *
+ *   const streams = createApp({ schema: loadEdfsSchema(sdl), providers })
+ *   app.route('/', streams)            // serves /graphql/stream
+ *
+ * `createServerFromEnv` builds the same app from environment variables, as the
+ * runtime entries in src/runtime/ do.
+ */
+export { createApp, type AppOptions } from './app'
+export { loadEdfsSchema, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from './graphql/schema'
+export {
+  providerKey,
+  type Provider,
+  type ProviderItem,
+  type ProviderRegistry,
+  type ResolvedRoute,
+  type StartPosition,
+} from './providers/provider'
+export { JetStreamProvider, type JetStreamOptions, type NatsConnector } from './providers/jetstream'
+export { connectionPerStream } from './providers/nats-connection'
+export { MemoryBroker, MemoryProvider } from './providers/memory'
+export { RedisStreamsProvider, type RedisStreamsOptions } from './providers/redis-streams'
+export { upstashOptions, type RedisCommand, type UpstashClientFactory, type UpstashSettings } from './providers/upstash-client'
+export { createKafkaProvider, type KafkaAdapter } from './providers/kafka/kafka-setup'
+export { parseCursorKeys, type CursorKey } from './cursor/codec'
+export { createLogger, silentLogger, type Logger, type LogLevel } from './log'
+export { createServerFromEnv, type Platform, type Server } from './setup'
+export { ConfigError, readConfig, type Config, type Env, type NatsSettings } from './config'
