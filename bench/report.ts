@@ -1,0 +1,142 @@
+/** bench/RESULTS.md from the figures of one run. */
+import type { BundleFigures } from './bundle'
+import type { LiveFigures } from './live'
+import type { BrokerReplay } from './replay'
+import type { ResumeFigures } from './resume'
+import type { Machine } from './support/machine'
+
+export interface BenchResults {
+  generatedAt: string
+  commit: string
+  machine: Machine
+  versions: Record<string, string>
+  settings: {
+    replay: { events: number; payloadBytes: number; rounds: number }
+    resume: { depths: number[]; runs: number }
+    live: { latencyAt: number[]; memoryAt: number[]; rounds: number; eventsPerRound: number; intervalMs: number }
+  }
+  replay?: Record<string, BrokerReplay>
+  resume?: ResumeFigures
+  live?: LiveFigures
+  bundle?: BundleFigures
+}
+
+export const GOALS = {
+  replayRatio: 0.8,
+  liveP99Ms: 50,
+  bytesPerIdleStream: 64 * 1024,
+  bundleGzipBytes: 250 * 1000,
+}
+
+const number = (value: number) => value.toLocaleString('en-US')
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+const met = (ok: boolean) => (ok ? 'met' : '**not met**')
+
+export function renderReport(results: BenchResults): string {
+  const { machine, versions, settings } = results
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` (bench/run.ts) on ${results.generatedAt.slice(0, 10)} at commit \`${results.commit}\`; every figure below is in bench/results.json with its runs.`,
+    '',
+    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; load average ${machine.loadAverage} when the run started.`,
+    `- Versions: ${Object.entries(versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}.`,
+    '- Everything runs on loopback on this one machine: the broker, the function and the clients share its cores.',
+    '- The Node entry (`src/runtime/node.ts`, as `npm start` runs it) runs in a child process, so the server and the',
+    '  benchmark clients never share a JavaScript thread; the Workers entry runs in workerd through Miniflare (its own process).',
+    '- SSE clients use a lean parser on node:http (bench/support/sse-reader.ts) and `JSON.parse` each event, as the raw',
+    '  clients parse each payload.',
+    '',
+  ]
+
+  if (results.replay) {
+    const { events, payloadBytes, rounds } = settings.replay
+    lines.push(
+      '## Replay throughput',
+      '',
+      `One stream reads ${number(events)} events of ${payloadBytes}-byte payloads from the start of the log, beside the broker's own`,
+      `client reading the same events in the same run (median of ${rounds} runs each, the order rotating). Goal: ratio ≥ ${GOALS.replayRatio}.`,
+      '',
+      '| broker | raw client | Node entry | ratio | workerd | ratio | goal |',
+      '|---|---:|---:|---:|---:|---:|---|',
+    )
+    for (const [broker, figures] of Object.entries(results.replay)) {
+      const node = figures.targets.node!
+      const workerd = figures.targets.workerd!
+      lines.push(
+        `| ${broker} | ${number(figures.raw.median)}/s | ${number(node.median)}/s | ${node.ratio} | ${number(workerd.median)}/s | ${workerd.ratio} | ${met(Math.min(node.ratio, workerd.ratio) >= GOALS.replayRatio)} |`,
+      )
+    }
+    lines.push(
+      '',
+      'Raw clients: JetStream, an ordered consumer with `consume({ max_messages: 1000 })` over WebSocket; Redis, `@upstash/redis`',
+      'paging `XREAD COUNT 1000` through the same Upstash REST server (a translation onto a real redis-server, in its own process).',
+      '',
+    )
+  }
+
+  if (results.resume) {
+    const { depths, runs } = settings.resume
+    lines.push(
+      '## Resume latency vs log depth',
+      '',
+      `From a reconnect with \`Last-Event-ID\` to its first event, with the position ${depths.map(number).join(', ')} events deep in one`,
+      `JetStream log of ${number(Math.max(...depths) + 1000)} events (median of ${runs} runs, the depths taking turns). Goal: flat.`,
+      '',
+      `| target | ${depths.map((depth) => `${number(depth)} deep`).join(' | ')} |`,
+      `|---|${depths.map(() => '---:').join('|')}|`,
+    )
+    for (const [target, byDepth] of Object.entries(results.resume)) {
+      lines.push(`| ${target} | ${depths.map((depth) => `${byDepth[depth]!.medianMs} ms`).join(' | ')} |`)
+    }
+    lines.push('', 'Each resume opens a NATS connection, an ordered consumer at the position, and reads its first event.', '')
+  }
+
+  if (results.live) {
+    const { latencyAt, rounds, eventsPerRound, intervalMs } = settings.live
+    lines.push(
+      '## Live latency',
+      '',
+      `Publish → event received by the client, on the Node entry with N concurrent streams of one JetStream subject: ${eventsPerRound}`,
+      `events ${intervalMs} ms apart per round, every stream timing every event; the median of ${rounds} rounds' percentiles.`,
+      `Goal: p99 < ${GOALS.liveP99Ms} ms at 1,000 streams.`,
+      '',
+      '| streams | p50 | p99 | lost |',
+      '|---:|---:|---:|---:|',
+    )
+    for (const count of latencyAt) {
+      const figure = results.live.latency[count]!
+      lines.push(`| ${number(count)} | ${figure.p50Ms} ms | ${figure.p99Ms} ms | ${figure.lost} |`)
+    }
+    const top = results.live.latency[Math.max(...latencyAt)]!
+    lines.push('', `Goal at ${number(Math.max(...latencyAt))} streams: ${met(top.p99Ms < GOALS.liveP99Ms)}.`, '')
+
+    const { memory } = results.live
+    lines.push(
+      '## Memory per idle stream',
+      '',
+      `The Node entry's resident set size after a full GC, with idle streams open (each has received one event), and its`,
+      `least-squares slope. Goal: < ${kib(GOALS.bytesPerIdleStream)} per stream.`,
+      '',
+      '| streams | RSS |',
+      '|---:|---:|',
+      ...memory.points.map((point) => `| ${number(point.streams)} | ${(point.rssBytes / 2 ** 20).toFixed(1)} MiB |`),
+      '',
+      `Slope: **${kib(memory.bytesPerStream)} per stream** (${met(memory.bytesPerStream < GOALS.bytesPerIdleStream)}).`,
+      '',
+    )
+  }
+
+  if (results.bundle) {
+    const { bytes, gzipBytes } = results.bundle
+    lines.push(
+      '## Workers bundle',
+      '',
+      `\`wrangler deploy --dry-run\`: ${kib(bytes)}, **${kib(gzipBytes)} gzip** (${number(gzipBytes)} bytes; goal < ${number(GOALS.bundleGzipBytes)} bytes: ${met(gzipBytes < GOALS.bundleGzipBytes)}).`,
+      '',
+    )
+  }
+  return `${lines.join('\n')}\n`
+}

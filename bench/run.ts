@@ -1,0 +1,70 @@
+/**
+ * `npm run bench`: the benchmarks of docs and issue 8, on loopback against brokers it
+ * starts itself. Writes bench/results.json and bench/RESULTS.md. `BENCH_ONLY=replay,live`
+ * runs some sections and prints their figures without writing the files.
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import WebSocket from 'ws'
+import { currentNatsServerBinary } from '../test/support/nats-server'
+import { PAYLOAD_BYTES } from './brokers/broker'
+import { startJetStreamReplay } from './brokers/jetstream'
+import { startRedisReplay } from './brokers/redis'
+import { benchBundle } from './bundle'
+import { benchLive } from './live'
+import { renderReport, type BenchResults } from './report'
+import { benchReplay } from './replay'
+import { benchResume } from './resume'
+import { describeCommit, describeMachine, describeVersions } from './support/machine'
+
+// Node 20 has no global WebSocket; the raw NATS client needs one.
+globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
+
+const settings = {
+  replay: { events: 100_000, payloadBytes: PAYLOAD_BYTES, rounds: 5 },
+  resume: { depths: [1_000, 100_000, 1_000_000], runs: 7 },
+  live: { latencyAt: [1, 100, 1000], memoryAt: [100, 250, 500, 750, 1000], rounds: 3, eventsPerRound: 20, intervalMs: 200 },
+}
+
+/** Every provider that has landed, read through the same protocol its provider uses. */
+const replayBrokers = { jetstream: startJetStreamReplay, redis: startRedisReplay }
+
+const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim())
+const runs = (section: string) => !only || only.includes(section)
+const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
+
+const results: BenchResults = {
+  generatedAt: new Date().toISOString(),
+  commit: describeCommit(),
+  machine: describeMachine(),
+  versions: describeVersions({ 'nats-server': [currentNatsServerBinary(), '--version'], 'redis-server': ['redis-server', '--version'] }),
+  settings,
+}
+if (runs('replay')) {
+  results.replay = {}
+  for (const [name, start] of Object.entries(replayBrokers)) {
+    log(`replay ${name}`)
+    results.replay[name] = await benchReplay(start, settings.replay.events, settings.replay.rounds)
+  }
+}
+if (runs('resume')) {
+  log('resume')
+  results.resume = await benchResume(settings.resume.depths, settings.resume.runs)
+}
+if (runs('live')) {
+  log('live latency and memory')
+  results.live = await benchLive(settings.live)
+}
+if (runs('bundle')) {
+  log('bundle')
+  results.bundle = benchBundle()
+}
+
+if (only) {
+  console.log(JSON.stringify(results, null, 2))
+} else {
+  const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+  writeFileSync(file('results.json'), `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(file('RESULTS.md'), renderReport(results))
+  log('wrote bench/results.json and bench/RESULTS.md')
+}

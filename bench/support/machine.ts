@@ -1,0 +1,64 @@
+/** What a figure was measured on: the machine, the versions, the commit. */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { cpus, loadavg, release, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The packages on the measured paths (and the tools that build and run them). */
+const PACKAGES = [
+  'hono',
+  '@hono/node-server',
+  '@nats-io/nats-core',
+  '@nats-io/jetstream',
+  '@upstash/redis',
+  '@upstash/kafka',
+  'graphql',
+  'ws',
+  'wrangler',
+  'miniflare',
+  'workerd',
+]
+
+export interface Machine {
+  cpu: string
+  cores: number
+  memoryGiB: number
+  os: string
+  /** 1-minute load average when the run started: other work on the machine skews figures. */
+  loadAverage: number
+}
+
+export function describeMachine(): Machine {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os: `${process.platform} ${release()}`,
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
+  }
+}
+
+export function describeVersions(brokerCommands: Record<string, [string, ...string[]]>): Record<string, string> {
+  const versions: Record<string, string> = { node: process.version }
+  for (const [name, [command, ...args]] of Object.entries(brokerCommands)) {
+    const result = spawnSync(command, args, { encoding: 'utf8' })
+    versions[name] = result.status === 0 ? (result.stdout.match(/v?\d+\.\d+\.\d+/)?.[0] ?? result.stdout.trim()) : 'unavailable'
+  }
+  for (const name of PACKAGES) {
+    try {
+      versions[name] = (JSON.parse(readFileSync(`${repoRoot}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version
+    } catch {
+      versions[name] = 'not installed'
+    }
+  }
+  return versions
+}
+
+/** The commit measured, with `+changes` when the working tree differs from it. */
+export function describeCommit(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout.trim()
+  const commit = git('rev-parse', '--short', 'HEAD') || 'unknown'
+  return git('status', '--porcelain', '--untracked-files=no') ? `${commit}+changes` : commit
+}
