@@ -71,8 +71,10 @@ export function renderReport(results: BenchResults): string {
     }
     lines.push(
       '',
-      'Raw clients: JetStream, an ordered consumer with `consume({ max_messages: 1000 })` over WebSocket; Redis, `@upstash/redis`',
-      'paging `XREAD COUNT 1000` through the same Upstash REST server (a translation onto a real redis-server, in its own process).',
+      'Raw clients, each over the protocol its provider uses: JetStream, an ordered consumer with `consume({ max_messages: 1000 })`',
+      'over WebSocket; Kafka, `fetch` of the Redpanda HTTP Proxy records endpoint (1 MiB pages, base64 values) from a real Apache',
+      'Kafka broker; Redis, `@upstash/redis` paging `XREAD COUNT 1000` through the Upstash REST protocol onto a real redis-server.',
+      'The HTTP translations are the test suites\' (test/support), each in a process of its own.',
       '',
     )
   }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the benchmarks of docs and issue 8, on loopback against brokers it
- * starts itself. Writes bench/results.json and bench/RESULTS.md. `BENCH_ONLY=replay,live`
- * runs some sections and prints their figures without writing the files.
+ * starts itself. Writes bench/results.json and bench/RESULTS.md. `BENCH_ONLY=replay-jetstream,live`
+ * runs the sections named (or starting so: `replay` is every broker's replay) and prints
+ * their figures without writing the files.
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +10,7 @@ import WebSocket from 'ws'
 import { currentNatsServerBinary } from '../test/support/nats-server'
 import { PAYLOAD_BYTES } from './brokers/broker'
 import { startJetStreamReplay } from './brokers/jetstream'
+import { startKafkaReplay } from './brokers/kafka'
 import { startRedisReplay } from './brokers/redis'
 import { benchBundle } from './bundle'
 import { benchLive } from './live'
@@ -27,23 +29,23 @@ const settings = {
 }
 
 /** Every provider that has landed, read through the same protocol its provider uses. */
-const replayBrokers = { jetstream: startJetStreamReplay, redis: startRedisReplay }
+const replayBrokers = { jetstream: startJetStreamReplay, kafka: startKafkaReplay, redis: startRedisReplay }
 
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim())
-const runs = (section: string) => !only || only.includes(section)
+const runs = (section: string) => !only || only.some((name) => section.startsWith(name))
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
 
 const results: BenchResults = {
   generatedAt: new Date().toISOString(),
   commit: describeCommit(),
   machine: describeMachine(),
-  versions: describeVersions({ 'nats-server': [currentNatsServerBinary(), '--version'], 'redis-server': ['redis-server', '--version'] }),
+  versions: {},
   settings,
 }
-if (runs('replay')) {
-  results.replay = {}
-  for (const [name, start] of Object.entries(replayBrokers)) {
+for (const [name, start] of Object.entries(replayBrokers)) {
+  if (runs(`replay-${name}`)) {
     log(`replay ${name}`)
+    results.replay ??= {}
     results.replay[name] = await benchReplay(start, settings.replay.events, settings.replay.rounds)
   }
 }
@@ -59,6 +61,11 @@ if (runs('bundle')) {
   log('bundle')
   results.bundle = benchBundle()
 }
+// After the runs, which install what a fresh clone lacks (the Kafka jars, the current nats-server).
+results.versions = describeVersions({
+  'nats-server': [currentNatsServerBinary(), '--version'],
+  'redis-server': ['redis-server', '--version'],
+})
 
 if (only) {
   console.log(JSON.stringify(results, null, 2))

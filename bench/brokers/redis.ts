@@ -1,16 +1,11 @@
 import { Redis } from '@upstash/redis'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { stopChild } from '../../test/support/processes'
 import { RedisAdmin } from '../../test/support/redis'
 import { startRedisServer } from '../../test/support/redis-server'
+import { startTranslation } from '../support/translation'
 import { eventType, payload, type ReplayBroker } from './broker'
 
 const KEY = 'bench:events'
 const PAGE = 1000
-const restEntry = fileURLToPath(new URL('../upstash-rest-entry.ts', import.meta.url))
 
 /**
  * Redis Streams through the Upstash REST protocol: a real redis-server behind the
@@ -21,10 +16,7 @@ export async function startRedisReplay(total: number): Promise<ReplayBroker> {
   const admin = new RedisAdmin(redisServer.port)
   await admin.add(KEY, Array.from({ length: total }, (_, i) => JSON.parse(payload(i + 1)) as unknown))
   admin.close()
-  const rest = spawn(process.execPath, ['--import', 'tsx', restEntry, String(redisServer.port)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const [line] = (await once(createInterface({ input: rest.stdout! }), 'line')) as [string]
-  const [, url, token] = /^listening (\S+) (\S+)$/.exec(line) ?? []
-  if (!url || !token) throw new Error(`the REST translation did not start: ${line}`)
+  const { url, token, stop: stopRest } = await startTranslation('upstash-redis', String(redisServer.port))
   return {
     name: 'redis',
     env: {
@@ -49,7 +41,7 @@ export async function startRedisReplay(total: number): Promise<ReplayBroker> {
       }
     },
     async stop() {
-      await stopChild(rest)
+      await stopRest()
       await redisServer.stop()
     },
   }

@@ -1,6 +1,6 @@
 /** What a figure was measured on: the machine, the versions, the commit. */
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
@@ -46,6 +46,10 @@ export function describeVersions(brokerCommands: Record<string, [string, ...stri
     const result = spawnSync(command, args, { encoding: 'utf8' })
     versions[name] = result.status === 0 ? (result.stdout.match(/v?\d+\.\d+\.\d+/)?.[0] ?? result.stdout.trim()) : 'unavailable'
   }
+  // The Kafka broker's jars are cached by version (test/support/kafka/kafka-broker.ts).
+  const cache = `${repoRoot}.cache`
+  versions.kafka = (existsSync(cache) && readdirSync(cache).find((name) => /^kafka-\d/.test(name))?.slice('kafka-'.length)) || 'unavailable'
+  versions.java = spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr?.match(/version "([^"]+)"/)?.[1] ?? 'unavailable'
   for (const name of PACKAGES) {
     try {
       versions[name] = (JSON.parse(readFileSync(`${repoRoot}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version
