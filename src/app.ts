@@ -1,10 +1,14 @@
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
+import type { AuthConfig } from './auth/auth-config'
+import { authenticate } from './auth/authenticate'
 import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec'
 import { errorBody, RequestError, StreamError } from './errors'
 import { parseGraphQLParams, prepareSubscription, type PreparedSubscription } from './graphql/operation'
 import type { EdfsSchema } from './graphql/schema'
 import { resolveTemplates } from './graphql/templates'
+import { defaultLimits, type Limits } from './limits/limits'
+import { checkParameterSizes, limitRequestSize } from './limits/request-size'
 import { silentLogger, type Logger } from './log'
 import { providerKey, type ProviderItem, type ProviderRegistry, type ResolvedRoute, type StartPosition } from './providers/provider'
 import { createEventStream } from './sse/event-stream'
@@ -22,6 +26,11 @@ export interface AppOptions {
   maxStreamMs?: number
   /** Origins allowed by CORS; `['*']` for any. Empty: no CORS headers. */
   corsOrigins?: string[]
+  /** Lets pages of those origins send cookies (`withCredentials`); the origins are then listed, never `*`. */
+  corsCredentials?: boolean
+  /** JWT authentication of the stream; off when absent. */
+  auth?: AuthConfig
+  limits?: Limits
   /** HTML served at `/` (the demo page). */
   homePage?: string
   log?: Logger
@@ -58,6 +67,8 @@ export function createApp(options: AppOptions): Hono {
         origin: origins.includes('*') ? '*' : origins,
         allowMethods: ['GET', 'POST', 'OPTIONS'],
         allowHeaders: ['Content-Type', 'Last-Event-ID', 'Authorization'],
+        credentials: options.corsCredentials ?? false,
+        maxAge: 600,
       }),
     )
   }
@@ -67,12 +78,19 @@ export function createApp(options: AppOptions): Hono {
     app.get('/', (c) => c.html(page))
   }
 
+  const limits = options.limits ?? defaultLimits
+  app.use(STREAM_PATH, limitRequestSize(limits))
+  if (options.auth) app.on(['GET', 'POST'], STREAM_PATH, authenticate(options.auth, { log, retryMs }))
+
   app.on(['GET', 'POST'], STREAM_PATH, async (c) => {
-    const prepared = prepareSubscription(schema, parseGraphQLParams(await readParams(c)))
+    const params = await readParams(c)
+    checkParameterSizes(params, limits)
+    const prepared = prepareSubscription(schema, parseGraphQLParams(params), limits)
+    const identity = c.get('identity')
     const route: ResolvedRoute = {
       kind: prepared.route.kind,
       providerId: prepared.route.providerId,
-      names: resolveTemplates(prepared.route, { args: prepared.args }),
+      names: resolveTemplates(prepared.route, { args: prepared.args, claims: identity?.claims }),
       ...(prepared.route.streamName === undefined ? {} : { streamName: prepared.route.streamName }),
     }
     const provider = providers.get(providerKey(route.kind, route.providerId))!
@@ -95,7 +113,8 @@ export function createApp(options: AppOptions): Hono {
     const body = createEventStream({
       retryMs,
       heartbeatMs,
-      maxStreamMs,
+      // The stream ends when its token does: the reconnect must bring a valid one.
+      maxStreamMs: identity ? Math.min(maxStreamMs, identity.validUntilMs - Date.now()) : maxStreamMs,
       clientSignal: c.req.raw.signal,
       onClose: (reason) =>
         log('info', 'stream.close', { streamId, reason: failure ?? reason, events, lastSent, durationMs: Date.now() - openedAt }),

@@ -23,6 +23,8 @@ export interface Config {
   maxStreamMs: number
   cursorKeys: CursorKey[]
   corsOrigins: string[]
+  /** Cross-origin pages may send cookies; CORS_ORIGINS then lists origins, never `*`. */
+  corsCredentials: boolean
   logLevel: LogLevel
   /** NATS subjects that no JetStream stream captures are refused instead of served at most once. */
   requireHistory: boolean
@@ -38,7 +40,8 @@ export function readConfig(env: Env, readFile?: (path: string) => string): Confi
     retryMs: integer(env, 'RETRY_MS', 2000, 0, 600_000),
     maxStreamMs: seconds(env, 'MAX_STREAM_SECONDS', 3600),
     cursorKeys: cursorKeys(env),
-    corsOrigins: list(env.CORS_ORIGINS),
+    corsOrigins: corsOrigins(env),
+    corsCredentials: corsCredentials(env),
     logLevel: logLevel(env),
     requireHistory: boolean(env, 'REQUIRE_HISTORY', false),
     schema: schemaSource(env, readFile),
@@ -78,7 +81,7 @@ export function natsSettings(env: Env, providerId: string): NatsSettings | undef
   return settings
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   const value = Number(raw)
@@ -89,7 +92,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 /** A positive number of seconds (fractions allowed), returned in milliseconds. */
-function seconds(env: Env, name: string, fallback: number): number {
+export function seconds(env: Env, name: string, fallback: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback * 1000
   const value = Number(raw)
@@ -99,7 +102,7 @@ function seconds(env: Env, name: string, fallback: number): number {
   return Math.round(value * 1000)
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+export function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (raw === 'true' || raw === 'false') return raw === 'true'
@@ -115,11 +118,27 @@ function cursorKeys(env: Env): CursorKey[] {
   }
 }
 
-function list(raw: string | undefined): string[] {
+export function list(raw: string | undefined): string[] {
   return (raw ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean)
+}
+
+/** `*`, or origins as browsers send them: scheme://host[:port], no path, no trailing slash. */
+function corsOrigins(env: Env): string[] {
+  const origins = list(env.CORS_ORIGINS)
+  const bad = origins.find((origin) => origin !== '*' && !/^https?:\/\/[^\s/?#]+$/.test(origin))
+  if (bad !== undefined) throw new ConfigError('CORS_ORIGINS', `"${bad}" is not an origin (scheme://host[:port], no path or trailing slash)`)
+  return origins
+}
+
+function corsCredentials(env: Env): boolean {
+  const credentials = boolean(env, 'CORS_CREDENTIALS', false)
+  if (credentials && (!env.CORS_ORIGINS || list(env.CORS_ORIGINS).includes('*'))) {
+    throw new ConfigError('CORS_CREDENTIALS', 'needs CORS_ORIGINS to list the origins: browsers refuse credentials for "*"')
+  }
+  return credentials
 }
 
 function logLevel(env: Env): LogLevel {

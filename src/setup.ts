@@ -1,7 +1,9 @@
 import { createApp } from './app'
+import { readAuthConfig, requireAuthForClaims } from './auth/auth-config'
 import { ConfigError, envId, natsSettings, readConfig, type Config, type Env } from './config'
 import { demoPage } from './demo/page'
 import { loadEdfsSchema, SchemaError, type EdfsSchema } from './graphql/schema'
+import { readLimits } from './limits/read-limits'
 import { createLogger, type Logger } from './log'
 import { JetStreamProvider } from './providers/jetstream'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
@@ -40,6 +42,8 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     if (error instanceof SchemaError) throw new ConfigError(config.schema.source === 'demo' ? 'schema' : config.schema.source, (error as Error).message)
     throw error
   }
+  const auth = readAuthConfig(env)
+  requireAuthForClaims(schema, auth)
   let memoryBroker: MemoryBroker | undefined
   const providers = new Map<string, Provider>()
   for (const route of schema.routes.values()) {
@@ -61,7 +65,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
       memoryBroker ??= new MemoryBroker()
       providers.set(key, new MemoryProvider(memoryBroker))
     } else {
-      providers.set(key, new JetStreamProvider(connectionPerStream(settings), { requireHistory: config.requireHistory, log }))
+      providers.set(key, new JetStreamProvider(connectionPerStream(settings, config.heartbeatMs), { requireHistory: config.requireHistory, log }))
     }
   }
   const app = createApp({
@@ -72,6 +76,9 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     retryMs: config.retryMs,
     maxStreamMs: config.maxStreamMs,
     corsOrigins: config.corsOrigins,
+    corsCredentials: config.corsCredentials,
+    auth,
+    limits: readLimits(env),
     ...(config.schema.source === 'demo' ? { homePage: demoPage } : {}),
     log,
   })

@@ -10,6 +10,8 @@ import {
   type OperationDefinitionNode,
 } from 'graphql'
 import { RequestError } from '../errors'
+import { defaultLimits } from '../limits/limits'
+import { checkNesting, checkQueryShape, type QueryShapeLimits } from '../limits/query-shape'
 import { collectFields, fragmentsOf } from './collect-fields'
 import { compileProjection } from './projection'
 import type { EdfsSchema, SubscriptionRoute } from './schema'
@@ -64,10 +66,12 @@ function jsonObjectParam(name: string, raw: unknown): Record<string, unknown> | 
   return value as Record<string, unknown>
 }
 
-/** Parses, validates and compiles one subscription request against the EDFS schema. */
-export function prepareSubscription(edfs: EdfsSchema, params: GraphQLParams): PreparedSubscription {
+/** Parses, validates and compiles one subscription request against the EDFS schema, within `limits`. */
+export function prepareSubscription(edfs: EdfsSchema, params: GraphQLParams, limits: QueryShapeLimits = defaultLimits): PreparedSubscription {
   const { schema } = edfs
+  checkNesting(params.query, limits)
   const document = parseQuery(params.query)
+  checkQueryShape(document, limits)
   const operation = selectOperation(document, params.operationName)
   // Checked before validation so that a query or mutation is told plainly what is wrong.
   if (operation.operation !== 'subscription') {
