@@ -55,7 +55,8 @@ export class RedisStreamsProvider implements Provider {
     const keys = route.names
     const keyIndex = new Map(keys.map((key, index) => [key, index]))
     const positions = start.from === 'after' ? decodePositions(start.position, keys.length) : keys.map(() => NO_ENTRY)
-    if (!positions) throw new Error(`position "${start.from === 'after' ? start.position : ''}" does not fit ${keys.length} keys`)
+    // The app admits only positions that isValidPosition accepted for this route.
+    if (!positions) throw new Error(`a position of ${keys.length} entry ids was expected`)
     const anchored = keys.map(() => false)
     // Gaps found at the start leave with the first read's events, in the same chunk.
     let pending: ProviderItem[] = []

@@ -104,6 +104,18 @@ describe('Redis Streams reads', () => {
     await stream.close()
   })
 
+  it('serves a quiet key alongside a busy one: a page is per key', async () => {
+    const name = uniqueStream('fair')
+    const [busy, quiet] = [streamKey(name, 'a'), streamKey(name, 'b')]
+    for (const n of range(1, 30)) await admin.addFields(busy, ['data', JSON.stringify({ n })], `1-${n}`)
+    await admin.addFields(quiet, ['data', JSON.stringify({ n: 100 })], '2-1')
+    const stream = open([busy, quiet], { from: 'earliest' }, { pageSize: 10 })
+    // The quiet key's entry is newer than all 30 busy ones, yet it does not wait behind them.
+    expect(numbers(await stream.next())).toEqual([...range(1, 10), 100])
+    expect(numbers(await stream.next())).toEqual(range(11, 20))
+    await stream.close()
+  })
+
   it('waits for live entries with one blocking read at a time, and wakes on the first one', async () => {
     const key = streamKey(uniqueStream('idle'), 'a')
     await admin.add(key, [{ n: 0 }])
