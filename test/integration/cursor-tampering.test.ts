@@ -1,0 +1,95 @@
+/**
+ * Signed cursors end to end, on the Node entry over HTTP and a real nats-server: any change to a
+ * cursor is refused, and rotating CURSOR_KEYS keeps old cursors valid while the old key is listed.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
+import { openSse, readNextEvents } from '../support/sse-client'
+import { startTarget, type Target } from '../support/targets'
+
+const OLD = 'old:old-cursor-key-0123456789'
+const NEW = 'new:new-cursor-key-0123456789'
+const stream = uniqueName('cursors')
+const query = eventsQuery(stream, 'a')
+
+let admin: JetStreamAdmin
+
+beforeAll(async () => {
+  admin = await connectJetStream(inject('natsWsUrl'))
+  await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+  await admin.publish(`t.${stream}.a`, [1, 2, 3, 4, 5, 6].map((n) => ({ n })))
+})
+afterAll(() => admin?.close())
+
+async function withTarget<T>(cursorKeys: string, use: (target: Target) => Promise<T>): Promise<T> {
+  const target = await startTarget('node', { SCHEMA: testSchema, NATS_DEFAULT_URL: inject('natsWsUrl'), CURSOR_KEYS: cursorKeys })
+  try {
+    return await use(target)
+  } finally {
+    await target.close()
+  }
+}
+
+/** The events after `cursor` (or from the start), as [n, id] pairs. */
+async function read(target: Target, cursor: string | undefined, count: number): Promise<[number, string][]> {
+  const connection = await openSse(streamUrl(target.baseUrl, query, cursor ? {} : { from: 'earliest' }), cursor ? { headers: { 'Last-Event-ID': cursor } } : {})
+  expect(connection.status).toBe(200)
+  const events = await readNextEvents(connection, count)
+  connection.cut()
+  return events.map((event) => [JSON.parse(event.data).data.events.n, event.id!])
+}
+
+async function statusOf(target: Target, cursor: string): Promise<{ status: number; code?: string }> {
+  const response = await fetch(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': cursor } })
+  if (response.status === 200) {
+    await response.body?.cancel()
+    return { status: 200 }
+  }
+  return { status: response.status, code: (await response.json()).errors[0].extensions.code }
+}
+
+const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'
+
+describe('signed cursors', () => {
+  it('refuses every one-character change, truncation, extension and key-id swap of a signed cursor', async () => {
+    await withTarget(OLD, async (target) => {
+      const [, [, cursor]] = (await read(target, undefined, 2)) as [[number, string], [number, string]]
+      expect(cursor).toMatch(/^1\.[\w-]+\.2\.old\.[\w-]{22}$/)
+      const tampered = new Set<string>()
+      for (let i = 0; i < cursor.length; i++) {
+        const replacement = URL_SAFE[(URL_SAFE.indexOf(cursor[i]!) + 1 + i) % URL_SAFE.length]!
+        tampered.add(cursor.slice(0, i) + replacement + cursor.slice(i + 1))
+      }
+      tampered.add(cursor.slice(0, -1))
+      tampered.add(`${cursor}A`)
+      tampered.add(cursor.replace('.old.', '.new.'))
+      tampered.add(cursor.split('.').slice(0, 3).join('.'))
+      tampered.add(cursor.replace('.2.', '.1.'))
+      tampered.add(cursor.replace('.2.', '.999999999999.'))
+      tampered.delete(cursor)
+      for (const forged of tampered) {
+        expect(await statusOf(target, forged), forged).toEqual({ status: 400, code: 'INVALID_CURSOR' })
+      }
+      expect(tampered.size).toBeGreaterThan(40)
+      expect(await statusOf(target, cursor)).toEqual({ status: 200 })
+    })
+  })
+
+  it('keeps old cursors valid while the old key is listed after the new one, then refuses them once it is dropped', async () => {
+    const oldCursor = await withTarget(OLD, async (target) => (await read(target, undefined, 2))[1]![1])
+
+    const newCursor = await withTarget(`${NEW},${OLD}`, async (target) => {
+      const resumed = await read(target, oldCursor, 2)
+      expect(resumed.map(([n]) => n)).toEqual([3, 4])
+      // New events are signed with the new key.
+      for (const [, id] of resumed) expect(id).toMatch(/\.new\.[\w-]{22}$/)
+      return resumed[1]![1]
+    })
+
+    await withTarget(NEW, async (target) => {
+      expect(await statusOf(target, oldCursor)).toEqual({ status: 400, code: 'INVALID_CURSOR' })
+      expect((await read(target, newCursor, 2)).map(([n]) => n)).toEqual([5, 6])
+    })
+  })
+})
