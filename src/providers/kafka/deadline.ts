@@ -9,9 +9,10 @@ import { KafkaHttpError } from './kafka-log'
 export function withDeadline<T>(what: string, ms: number, outer: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const controller = new AbortController()
+    let forget = () => {}
     const finish = () => {
       clearTimeout(timer)
-      outer.removeEventListener('abort', onAbort)
+      forget()
     }
     const onAbort = () => {
       finish()
@@ -27,7 +28,7 @@ export function withDeadline<T>(what: string, ms: number, outer: AbortSignal, ru
       onAbort()
       return
     }
-    outer.addEventListener('abort', onAbort, { once: true })
+    forget = whenAborted(outer, onAbort)
     run(controller.signal).then(
       (value) => {
         finish()
@@ -39,4 +40,23 @@ export function withDeadline<T>(what: string, ms: number, outer: AbortSignal, ru
       },
     )
   })
+}
+
+const callbacks = new WeakMap<AbortSignal, Set<() => void>>()
+
+/**
+ * One 'abort' listener per signal, however many calls wait on it: a stream runs
+ * dozens of calls at once, and Node warns of a leak from the eleventh listener on.
+ */
+function whenAborted(signal: AbortSignal, callback: () => void): () => void {
+  let waiting = callbacks.get(signal)
+  if (waiting === undefined) {
+    const set = new Set<() => void>()
+    callbacks.set(signal, set)
+    signal.addEventListener('abort', () => [...set].forEach((run) => run()), { once: true })
+    waiting = set
+  }
+  const registered = waiting
+  registered.add(callback)
+  return () => registered.delete(callback)
 }

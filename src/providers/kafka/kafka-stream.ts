@@ -102,7 +102,12 @@ export class KafkaStream {
     }
   }
 
-  /** The start vector: log end (live), log start (earliest) or the cursor's, with new partitions at their log start. */
+  /**
+   * The start vector: log end (live), log start (earliest) or the cursor's, with new
+   * partitions at their log start. A resumed partition is fetched once right away
+   * (no server-side wait): an offset retention deleted, or one beyond the log end,
+   * shows up before any event, so one gap names exactly the cursor the client sent.
+   */
   private async begin(start: StartPosition, signal: AbortSignal): Promise<void> {
     const counts = await Promise.all(this.topics.map((topic) => this.log.partitionCount(topic, signal)))
     const all = counts.flatMap((count, topicIndex) => this.topicPartitions(topicIndex, 0, count))
@@ -112,16 +117,29 @@ export class KafkaStream {
       return
     }
     const requested = decodePosition(start.position)
-    // A vector that does not fit the topics (another topic count, or more partitions than exist) is no position in these logs.
+    // A vector that does not fit the topics (more partitions than exist: the topic was recreated) is no position in them.
     const fits = (topicIndex: number) => requested.length === this.topics.length && requested[topicIndex]!.length <= counts[topicIndex]!
     const fresh = all.filter((at) => !fits(at.topicIndex) || at.partition >= requested[at.topicIndex]!.length)
     const starts = fresh.length > 0 ? await this.log.offsets(fresh, 'start', signal) : []
+    const resumed: Partition[] = []
     for (const at of all) {
       const freshIndex = fresh.indexOf(at)
-      this.add(at, freshIndex === -1 ? requested[at.topicIndex]![at.partition]! : starts[freshIndex]!)
+      const partition = this.add(at, freshIndex === -1 ? requested[at.topicIndex]![at.partition]! : starts[freshIndex]!)
+      if (freshIndex === -1) resumed.push(partition)
     }
-    if (!this.topics.every((_, topicIndex) => fits(topicIndex))) {
-      this.pendingGaps.push({ type: 'gap', requested: start.position, resumedFrom: this.position(), reason: 'unknown-position' })
+    const first = await inTurns(resumed, this.maxConcurrentFetches, (partition) => this.log.fetch(partition, partition.next, 0, signal))
+    const lost = resumed.filter((partition, i) => {
+      const result = first[i]!
+      if ('outOfRange' in result) return true
+      partition.records = result.records
+      return false
+    })
+    const lostStarts = lost.length > 0 ? await this.log.offsets(lost, 'start', signal, lost.map((p) => p.next)) : []
+    // Beyond the log end (next >= start yet out of range) means the log was recreated, like a vector that does not fit.
+    const recreated = !this.topics.every((_, topicIndex) => fits(topicIndex)) || lost.some((p, i) => p.next >= lostStarts[i]!)
+    lost.forEach((partition, i) => this.advance(partition, lostStarts[i]!))
+    if (recreated || lost.length > 0) {
+      this.pendingGaps.push({ type: 'gap', requested: start.position, resumedFrom: this.position(), reason: recreated ? 'unknown-position' : 'retention' })
     }
   }
 
@@ -130,11 +148,12 @@ export class KafkaStream {
     return Array.from({ length: to - from }, (_, i) => ({ topic, partition: from + i, topicIndex }))
   }
 
-  private add(at: TopicPartition & { topicIndex: number }, next: number): void {
+  private add(at: TopicPartition & { topicIndex: number }, next: number): Partition {
     const partition: Partition = { ...at, next, records: [], taken: 0, fetching: false, notBefore: 0 }
     this.byTopic[at.topicIndex]!.push(partition)
     this.partitions = this.byTopic.flat()
     this.groups[at.topicIndex] = encodeGroup(this.byTopic[at.topicIndex]!.map((p) => p.next))
+    return partition
   }
 
   private position(): string {
@@ -150,8 +169,9 @@ export class KafkaStream {
     const now = Date.now()
     const count = this.partitions.length
     const waitMs = count <= this.maxConcurrentFetches ? this.options.pollTimeoutMs : Math.min(this.options.pollTimeoutMs, SHARED_WAIT_MS)
+    const first = this.fetchTurn
     for (let i = 0; i < count && this.inflight < this.maxConcurrentFetches; i++) {
-      const index = (this.fetchTurn + i) % count
+      const index = (first + i) % count
       const partition = this.partitions[index]!
       if (partition.fetching || partition.taken < partition.records.length || partition.notBefore > now) continue
       // The partition after the last one started goes first next time, so all partitions get slots in turn.
@@ -266,4 +286,18 @@ export class KafkaStream {
     this.waiter = undefined
     waiter?.()
   }
+}
+
+/** `run` over all items, at most `limit` at a time; results in item order. */
+async function inTurns<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await run(items[index]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
 }
