@@ -21,6 +21,8 @@ export interface RunningHttpServer {
   port: number
   /** Requests received so far, by path. */
   requests: Map<string, number>
+  /** The requests being answered right now (long polls included). */
+  active: Set<JsonRequest>
   /** Closes the listener and every open connection, as a crashed proxy would. */
   stop(): Promise<void>
 }
@@ -28,6 +30,7 @@ export interface RunningHttpServer {
 /** A small HTTP/1.1 JSON server on 127.0.0.1 for the test translations; `port` 0 picks a free one. */
 export function serveJson(handle: (request: JsonRequest) => Promise<JsonReply>, port = 0): Promise<RunningHttpServer> {
   const requests = new Map<string, number>()
+  const active = new Set<JsonRequest>()
   const server = createServer((req, res) => {
     let body = ''
     req.setEncoding('utf8')
@@ -35,9 +38,12 @@ export function serveJson(handle: (request: JsonRequest) => Promise<JsonReply>, 
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost')
       requests.set(url.pathname, (requests.get(url.pathname) ?? 0) + 1)
-      handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body })
+      const request: JsonRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body }
+      active.add(request)
+      handle(request)
         .catch((error: unknown): JsonReply => ({ status: 500, body: { error: String(error), status: 500 } }))
         .then((reply) => {
+          active.delete(request)
           if (res.destroyed) return
           res.writeHead(reply.status, { 'Content-Type': reply.contentType ?? 'application/json' })
           res.end(JSON.stringify(reply.body))
@@ -52,6 +58,7 @@ export function serveJson(handle: (request: JsonRequest) => Promise<JsonReply>, 
         url: `http://127.0.0.1:${bound}`,
         port: bound,
         requests,
+        active,
         stop: () =>
           new Promise<void>((done) => {
             server.close(() => done())

@@ -16,11 +16,22 @@ export interface KafkaAdmin {
 export async function connectKafkaAdmin(bootstrap: string): Promise<KafkaAdmin> {
   const kafka = new Kafka({ brokers: [bootstrap], clientId: 'edge-stream-test-admin', logLevel: logLevel.NOTHING })
   const admin: Admin = kafka.admin()
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+  const newProducer = () => kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+  let producer: Producer = newProducer()
   await Promise.all([admin.connect(), producer.connect()])
   return {
     async createTopic(topic, partitions) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] })
+      // kafkajs's own waitForLeaders gives up on the broker's first "unknown topic" answer; this waits, bounded.
+      for (let attempt = 1; ; attempt++) {
+        const ready = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+          ({ topics }) => topics[0]?.partitions.length === partitions && topics[0].partitions.every((p) => p.leader >= 0),
+          () => false,
+        )
+        if (ready) return
+        if (attempt === 100) throw new Error(`topic ${topic} has no leaders after ${attempt} attempts`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
     },
     async produce(topic, messages) {
       for (let i = 0; i < messages.length; i += 1000) {
@@ -31,10 +42,16 @@ export async function connectKafkaAdmin(bootstrap: string): Promise<KafkaAdmin> 
       }
     },
     async deleteRecords(topic, partition, offset) {
+      // kafkajs looks the partition leaders up before it loads the topic's metadata: load it first.
+      await admin.fetchTopicOffsets(topic)
       await admin.deleteTopicRecords({ topic, partitions: [{ partition, offset: String(offset) }] })
     },
     async addPartitions(topic, total) {
       await admin.createPartitions({ topicPartitions: [{ topic, count: total }] })
+      // kafkajs keeps its metadata for minutes and would not send to the new partitions: a new producer loads it afresh.
+      await producer.disconnect()
+      producer = newProducer()
+      await producer.connect()
     },
     async offsets(topic) {
       const offsets = await admin.fetchTopicOffsets(topic)
