@@ -30,7 +30,7 @@ export function checkParameterSizes(params: Record<string, unknown>, limits: Lim
   }
   const { variables } = params
   if (variables == null) return
-  if (utf8Bytes(typeof variables === 'string' ? variables : JSON.stringify(variables)) > limits.maxVariablesBytes) {
+  if ((typeof variables === 'string' ? utf8Bytes(variables) : jsonBytes(variables)) > limits.maxVariablesBytes) {
     throw new RequestError(413, 'REQUEST_TOO_LARGE', `The variables are larger than ${limits.maxVariablesBytes} bytes`)
   }
 }
@@ -39,4 +39,14 @@ const encoder = new TextEncoder()
 
 function utf8Bytes(text: string): number {
   return encoder.encode(text).byteLength
+}
+
+/** A POST body's variables, measured as JSON text. */
+function jsonBytes(value: unknown): number {
+  try {
+    return utf8Bytes(JSON.stringify(value))
+  } catch {
+    // JSON.stringify recurses: a few thousand nested arrays overflow the stack. Too deep to measure is too large.
+    return Infinity
+  }
 }
