@@ -35,6 +35,11 @@ describe('request limits', () => {
     expect(await errorOf(await app.request('/graphql/stream', post({ query, variables })))).toMatchObject({ status: 413 })
   })
 
+  it('POST variables nested too deeply to serialize → 413, not a stack overflow', async () => {
+    const deep = `{"query":${JSON.stringify(query)},"variables":{"v":${'['.repeat(6000)}${']'.repeat(6000)}}}`
+    expect(await errorOf(await app.request('/graphql/stream', post(deep)))).toMatchObject({ status: 413, message: 'The variables are larger than 4096 bytes' })
+  })
+
   it('a POST body larger than query + variables + 4 KiB → 413, even without Content-Length', async () => {
     expect(await errorOf(await app.request('/graphql/stream', post({ query, pad: 'x'.repeat(17_000) })))).toMatchObject({ status: 413, message: 'The request body is larger than 16384 bytes' })
     const chunks = new ReadableStream({
