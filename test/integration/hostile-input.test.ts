@@ -142,6 +142,8 @@ describe('hostile input', () => {
       base = `http://127.0.0.1:${port}`
       server = await startProcess(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], /server\.listening/, {
         env: { ...process.env, ...hardenedEnv, PORT: String(port), NATS_DEFAULT_URL: inject('natsWsUrl'), LOG_LEVEL: 'info' },
+        // tsx compiles the entry at start: slow on a busy machine.
+        timeoutMs: 90_000,
       })
     })
     afterAll(async () => {
