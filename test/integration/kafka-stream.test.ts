@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServerFromEnv } from '../../src/setup'
 import { uniqueName } from '../support/jetstream'
 import { connectKafkaAdmin, type KafkaAdmin } from '../support/kafka/kafka-admin'
+import type { JsonRequest } from '../support/kafka/json-http-server'
 import { kafkaEnv, pairQuery, singleQuery, startKafkaHttp, type Adapter, type KafkaHttp } from '../support/kafka/kafka-fixtures'
 import { freePort } from '../support/ports'
 import { streamUrl } from '../support/schemas'
@@ -139,7 +140,8 @@ describe.each<Adapter>(['redpanda', 'upstash'])('Kafka streams through the %s pr
     try {
       const connection = await openSse(streamUrl(patient.baseUrl, singleQuery(name)))
       // Every partition has its long poll waiting on the server before the record is produced.
-      const polls = () => [...http.active].filter((r) => (r.path.includes(name) || r.body.includes(name)) && r.path !== '/offsets/latest').length
+      const longPoll = (r: JsonRequest) => r.query.get('timeout') === '20000' || r.body.includes('"timeout":20000')
+      const polls = () => [...http.active].filter((r) => (r.path.includes(name) || r.body.includes(name)) && longPoll(r)).length
       await expect.poll(polls, { timeout: 10_000, interval: 20 }).toBe(3)
       const sent = Date.now()
       await admin.produce(`k.${name}`, [{ partition: 1, key: 'p1', value: { n: 1, p: 1, s: 0, t: 'a' } }])

@@ -49,8 +49,10 @@ export class RedpandaProxyLog implements KafkaLog {
     const names = await this.get('/topics', 'application/vnd.kafka.v2+json', 0, signal)
     if (names.status !== 200 || !Array.isArray(names.body)) throw this.unexpected('GET /topics', names)
     if (!names.body.includes(topic)) throw new KafkaTopicNotFoundError(topic)
+    // Asked beyond any log end, an existing partition answers "out of range" without sending a record batch.
+    const exists = async (partition: number) => (await this.read({ topic, partition }, Number.MAX_SAFE_INTEGER, 0, 1, signal)) !== 'no-partition'
     let count = known
-    while (count < MAX_PARTITIONS && (await this.read({ topic, partition: count }, 0, 0, 1, signal)) !== 'no-partition') count++
+    while (count < MAX_PARTITIONS && (await exists(count))) count++
     if (count === 0) throw new KafkaTopicNotFoundError(topic)
     return count
   }

@@ -110,8 +110,11 @@ export class KafkaBackend {
     }
   }
 
+  /** Closes idle connections now; one still waiting in a long poll closes when its answer comes (kafkajs waits for it). */
   async close(): Promise<void> {
-    await Promise.all([...this.all].map((cluster) => cluster.disconnect()))
+    const idle = new Set(this.idle)
+    for (const cluster of this.all) if (!idle.has(cluster)) void cluster.disconnect().catch(() => {})
+    await Promise.all([...idle].map((cluster) => cluster.disconnect()))
   }
 
   private async use<T>(request: (broker: KafkajsBroker) => Promise<T>): Promise<T> {
