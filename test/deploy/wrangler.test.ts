@@ -2,7 +2,6 @@
  * wrangler.toml as a user meets it: `wrangler deploy --dry-run` bundles the Worker without
  * an account, and `wrangler dev` serves a resumable stream from a local broker.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,23 +9,12 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { connectJetStream, uniqueName } from '../support/jetstream'
 import { freePort } from '../support/ports'
-import { startProcess } from '../support/processes'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
+import { runWrangler, startWranglerDev } from '../support/wrangler'
 
-const wranglerEnv = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' }
 /** Workers Free plan's limit for a Worker's compressed size. */
 const FREE_PLAN_GZIP_BYTES = 3 * 1024 * 1024
-
-function run(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('npx', ['wrangler', ...args], { env: wranglerEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk) => (output += chunk))
-    child.stderr.on('data', (chunk) => (output += chunk))
-    child.once('exit', (code) => resolve({ code, output }))
-  })
-}
 
 describe('wrangler', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-wrangler-'))
@@ -34,7 +22,7 @@ describe('wrangler', () => {
 
   it('bundles the Worker with `deploy --dry-run`, within the Free plan’s size and without Node built-ins', async () => {
     const outdir = join(dir, 'dist')
-    const { code, output } = await run(['deploy', '--dry-run', '--outdir', outdir])
+    const { code, output } = await runWrangler(['deploy', '--dry-run', '--outdir', outdir])
     expect(code, output).toBe(0)
     expect(output).toMatch(/Total Upload: [\d.]+ KiB \/ gzip: [\d.]+ KiB/)
     const bundle = readFileSync(join(outdir, 'workers.js'))
@@ -52,15 +40,9 @@ describe('wrangler', () => {
     // What a user puts in .dev.vars (--env-file takes the same format); single quotes keep the SDL's double quotes.
     const envFile = join(dir, 'dev.vars')
     writeFileSync(envFile, `SCHEMA='${testSchema.replace(/\s+/g, ' ')}'\nNATS_DEFAULT_URL=${natsUrl}\nLOG_LEVEL=warn\n`)
-    const port = await freePort()
-    const dev = await startProcess(
-      'npx',
-      ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--env-file', envFile, '--persist-to', join(dir, 'state')],
-      /Ready on http:\/\/127\.0\.0\.1/,
-      { env: wranglerEnv, timeoutMs: 60_000 },
-    )
+    const dev = await startWranglerDev(await freePort(), ['--env-file', envFile, '--persist-to', join(dir, 'state')])
     try {
-      const url = streamUrl(`http://127.0.0.1:${port}`, eventsQuery(stream, 'a'))
+      const url = streamUrl(dev.url, eventsQuery(stream, 'a'))
       const first = await openSse(`${url}&from=earliest`)
       const before = await readNextEvents(first, 4)
       first.cut()
