@@ -25,7 +25,7 @@ const JARS = fileURLToPath(new URL(`../../../.cache/kafka-${KAFKA_VERSION}/`, im
  */
 export async function startKafkaBroker(): Promise<KafkaBroker> {
   ensureCommand('java', 'openjdk-17-jre-headless')
-  const classpath = `${resolveJars()}*`
+  const classpath = `${fetchKafkaJars()}*`
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-kafka-'))
   const [port, controllerPort] = [await freePort(), await freePort()]
   const properties = join(dir, 'server.properties')
@@ -65,8 +65,8 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   }
 }
 
-/** The broker's jars, copied from Maven Central on the first run and reused after. */
-function resolveJars(): string {
+/** The broker's jars, copied from Maven Central on the first run and reused after; returns their directory. */
+export function fetchKafkaJars(): string {
   const complete = join(JARS, '.complete')
   if (existsSync(complete)) return JARS
   ensureCommand('mvn', 'maven')
