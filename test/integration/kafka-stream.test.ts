@@ -175,6 +175,26 @@ describe.each<Adapter>(['redpanda', 'upstash'])('Kafka streams through the %s pr
     }
   })
 
+  it('turns a record without a JSON value into an error result and goes on', async () => {
+    const name = await topicWith(1, () => 1)
+    await admin.produceRaw(`k.${name}`, [
+      { partition: 0, key: 'p0', value: null },
+      { partition: 0, key: 'p0', value: 'not json' },
+      { partition: 0, key: 'p0', value: JSON.stringify({ n: 3, p: 0, s: 3, t: 'a' }) },
+    ])
+    const connection = await openSse(streamUrl(target.baseUrl, singleQuery(name), { from: 'earliest' }))
+    const events = await readNextEvents(connection, 4)
+    connection.cut()
+    const results = events.map((e) => JSON.parse(e.data))
+    expect(results[0].data.single.s).toBe(0)
+    // Redpanda's binary format tells a tombstone (null) from an empty value; Upstash's REST sends "" for both.
+    const tombstone = adapter === 'redpanda' ? `Kafka record k.${name}/0@1 has no value (a tombstone)` : 'The event payload is not valid JSON'
+    expect(results[1]).toEqual({ data: null, errors: [{ message: tombstone, path: ['single'] }] })
+    expect(results[2]).toEqual({ data: null, errors: [{ message: 'The event payload is not valid JSON', path: ['single'] }] })
+    expect(results[3].data.single.s).toBe(3)
+    expect(new Set(events.map((e) => e.id)).size).toBe(4)
+  })
+
   it('refuses a malformed or foreign Kafka cursor with 400 INVALID_CURSOR', async () => {
     const [a, b] = [await topicWith(2, () => 1), await topicWith(1, () => 1)]
     const connection = await openSse(streamUrl(target.baseUrl, pairQuery(a, b), { from: 'earliest' }))

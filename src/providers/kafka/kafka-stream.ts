@@ -252,7 +252,11 @@ export class KafkaStream {
         for (; partition.taken < end; partition.taken++) {
           const record = partition.records[partition.taken]!
           this.advance(partition, record.offset + 1)
-          batch.push({ type: 'event', position: this.position(), text: record.value ?? 'null' })
+          batch.push(
+            record.value === null
+              ? { type: 'event', position: this.position(), text: '', error: `Kafka record ${partition.topic}/${partition.partition}@${record.offset} has no value (a tombstone)` }
+              : { type: 'event', position: this.position(), text: record.value },
+          )
           progressed = true
         }
       }

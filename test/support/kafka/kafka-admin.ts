@@ -5,6 +5,8 @@ export interface KafkaAdmin {
   createTopic(topic: string, partitions: number): Promise<void>
   /** Produces in order; each message goes to the partition given. */
   produce(topic: string, messages: { partition: number; key: string; value: unknown }[]): Promise<void>
+  /** Produces values as they are: text that need not be JSON, or null (a tombstone). */
+  produceRaw(topic: string, messages: { partition: number; key: string; value: string | null }[]): Promise<void>
   /** Deletes the records of a partition below `offset` (what retention does). */
   deleteRecords(topic: string, partition: number, offset: number): Promise<void>
   addPartitions(topic: string, total: number): Promise<void>
@@ -40,6 +42,9 @@ export async function connectKafkaAdmin(bootstrap: string): Promise<KafkaAdmin> 
           messages: messages.slice(i, i + 1000).map((m) => ({ partition: m.partition, key: m.key, value: JSON.stringify(m.value) })),
         })
       }
+    },
+    async produceRaw(topic, messages) {
+      await producer.send({ topic, messages })
     },
     async deleteRecords(topic, partition, offset) {
       // kafkajs looks the partition leaders up before it loads the topic's metadata: load it first.
