@@ -1,6 +1,6 @@
-import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { RequestError } from '../errors'
+import { HmacSha256 } from './hmac-sha256'
 
 /**
  * Cursors are the SSE event ids: `1.<binding>.<position>` or, signed,
@@ -13,7 +13,7 @@ import { RequestError } from '../errors'
  * - `kid`/`signature`: HMAC-SHA256 (first 16 bytes) over everything before it, with the
  *   first key of CURSOR_KEYS; any listed key verifies, so keys can be rotated.
  *
- * Signing is synchronous (noble's HMAC) so the per-event loop never awaits.
+ * Signing is synchronous (see hmac-sha256.ts) so the per-event loop never awaits.
  */
 const VERSION = '1'
 const SIGNATURE_BYTES = 16
@@ -43,20 +43,23 @@ export function parseCursorKeys(spec: string): CursorKey[] {
 
 /** A short, stable hash naming what a subscription reads (provider id + resolved route). */
 export function subscriptionBinding(parts: readonly string[]): string {
-  return base64url(sha256(new TextEncoder().encode(parts.join('\n'))).subarray(0, 9))
+  return base64url(sha256(encoder.encode(parts.join('\n'))), 9)
 }
 
 export class CursorCodec {
-  private readonly byId: Map<string, CursorKey>
+  private readonly byId: Map<string, Signer>
+  private readonly signer: Signer | undefined
 
-  constructor(private readonly keys: readonly CursorKey[] = []) {
-    this.byId = new Map(keys.map((key) => [key.id, key]))
+  constructor(keys: readonly CursorKey[] = []) {
+    const signers = keys.map((key) => new Signer(key))
+    this.byId = new Map(signers.map((signer) => [signer.id, signer]))
+    this.signer = signers[0]
   }
 
   encode(binding: string, position: string): string {
     const body = `${VERSION}.${binding}.${position}`
-    const signer = this.keys[0]
-    return signer ? `${body}.${signer.id}.${sign(signer, body)}` : body
+    const signer = this.signer
+    return signer ? `${body}.${signer.id}.${signer.sign(body)}` : body
   }
 
   /** Returns the position of a cursor issued for `binding`, or throws 400 INVALID_CURSOR. */
@@ -67,9 +70,9 @@ export class CursorCodec {
       throw invalid('is malformed')
     }
     const [, cursorBinding, position, keyId, signature] = parts as [string, string, string, string?, string?]
-    if (this.keys.length > 0) {
+    if (this.signer) {
       const key = keyId === undefined ? undefined : this.byId.get(keyId)
-      if (!key || signature === undefined || !timingSafeEqual(signature, sign(key, `${VERSION}.${cursorBinding}.${position}`))) {
+      if (!key || signature === undefined || !timingSafeEqual(signature, key.sign(`${VERSION}.${cursorBinding}.${position}`))) {
         throw invalid('has no valid signature')
       }
     }
@@ -82,8 +85,19 @@ function invalid(reason: string): RequestError {
   return new RequestError(400, 'INVALID_CURSOR', `Last-Event-ID ${reason}`)
 }
 
-function sign(key: CursorKey, body: string): string {
-  return base64url(hmac(sha256, key.secret, new TextEncoder().encode(body)).subarray(0, SIGNATURE_BYTES))
+/** One key of CURSOR_KEYS, ready to sign: every event's cursor is signed. */
+class Signer {
+  readonly id: string
+  private readonly mac: HmacSha256
+
+  constructor(key: CursorKey) {
+    this.id = key.id
+    this.mac = new HmacSha256(key.secret)
+  }
+
+  sign(body: string): string {
+    return base64url(this.mac.sign(body), SIGNATURE_BYTES)
+  }
 }
 
 function timingSafeEqual(a: string, b: string): boolean {
@@ -93,8 +107,21 @@ function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0
 }
 
-function base64url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const encoder = new TextEncoder()
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Unpadded base64url of the first `length` bytes, without btoa's detour through a binary string. */
+function base64url(bytes: Uint8Array, length = bytes.length): string {
+  let text = ''
+  let i = 0
+  for (; i + 3 <= length; i += 3) {
+    const word = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]! + BASE64URL[(word >> 6) & 63]! + BASE64URL[word & 63]!
+  }
+  const rest = length - i
+  if (rest > 0) {
+    const word = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0)
+    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]! + (rest === 2 ? BASE64URL[(word >> 6) & 63]! : '')
+  }
+  return text
 }

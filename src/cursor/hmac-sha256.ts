@@ -1,0 +1,139 @@
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+
+/**
+ * HMAC-SHA256 with one key, fast for short ASCII messages such as cursor bodies.
+ *
+ * Every event's cursor is signed, and a general HMAC (noble's, ~7 µs here) spends most
+ * of that hashing the key's pads again and allocating hashers, views and buffers. Here
+ * the inner and outer pad blocks are compressed once, at construction; a message of up
+ * to 55 bytes then costs exactly two SHA-256 compressions and no allocation but the
+ * result. Longer or non-ASCII messages (long Kafka or Redis position vectors) take
+ * noble's HMAC. Both give the same MAC (test/unit/hmac-sha256.test.ts checks it
+ * against noble and RFC 4231).
+ */
+export class HmacSha256 {
+  private readonly inner = new Uint32Array(8)
+  private readonly outer = new Uint32Array(8)
+
+  constructor(private readonly key: Uint8Array) {
+    const pad = new Uint8Array(64)
+    pad.set(key.length > 64 ? sha256(key) : key)
+    for (let i = 0; i < 64; i++) pad[i] ^= 0x36
+    loadBlock(pad)
+    compress(IV, this.inner)
+    for (let i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c
+    loadBlock(pad)
+    compress(IV, this.outer)
+  }
+
+  /** The 32-byte MAC of `message`. */
+  sign(message: string): Uint8Array {
+    const length = message.length
+    if (length > MAX_SHORT_MESSAGE) return this.signLong(message)
+    block.fill(0)
+    for (let i = 0; i < length; i++) {
+      const code = message.charCodeAt(i)
+      if (code > 0x7f) return this.signLong(message)
+      block[i] = code
+    }
+    block[length] = 0x80
+    // The message's length in bits after the 64-byte inner pad; below 2^16.
+    const bits = (64 + length) * 8
+    block[62] = bits >>> 8
+    block[63] = bits & 0xff
+    loadBlock(block)
+    compress(this.inner, digest)
+    // The outer block: the inner digest, then padding for 64 + 32 bytes.
+    words.set(digest)
+    words.fill(0, 8, 16)
+    words[8] = 0x80000000
+    words[15] = (64 + 32) * 8
+    compress(this.outer, digest)
+    const mac = new Uint8Array(32)
+    for (let i = 0; i < 8; i++) {
+      const word = digest[i]!
+      mac[i * 4] = word >>> 24
+      mac[i * 4 + 1] = (word >>> 16) & 0xff
+      mac[i * 4 + 2] = (word >>> 8) & 0xff
+      mac[i * 4 + 3] = word & 0xff
+    }
+    return mac
+  }
+
+  private signLong(message: string): Uint8Array {
+    return hmac(sha256, this.key, encoder.encode(message))
+  }
+}
+
+/** One block holds the message, the 0x80 marker and the 8-byte length. */
+const MAX_SHORT_MESSAGE = 64 - 1 - 8
+const encoder = new TextEncoder()
+
+// Scratch space: signing is synchronous, so one set serves every instance.
+const block = new Uint8Array(64)
+const digest = new Uint32Array(8)
+/** The message schedule; its first 16 words are the block being compressed. */
+const words = new Uint32Array(64)
+
+const IV = Uint32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+
+// prettier-ignore
+const K = Uint32Array.of(
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+)
+
+/** Big-endian words of a 64-byte block into the schedule's first 16 words. */
+function loadBlock(bytes: Uint8Array): void {
+  for (let i = 0; i < 16; i++) {
+    words[i] = (bytes[i * 4]! << 24) | (bytes[i * 4 + 1]! << 16) | (bytes[i * 4 + 2]! << 8) | bytes[i * 4 + 3]!
+  }
+}
+
+const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n))
+
+/** One SHA-256 compression (FIPS 180-4 §6.2.2) of the loaded block onto `state`, into `out`. */
+function compress(state: Uint32Array, out: Uint32Array): void {
+  for (let i = 16; i < 64; i++) {
+    const w15 = words[i - 15]!
+    const w2 = words[i - 2]!
+    const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3)
+    const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10)
+    words[i] = (words[i - 16]! + s0 + words[i - 7]! + s1) | 0
+  }
+  let a = state[0]!
+  let b = state[1]!
+  let c = state[2]!
+  let d = state[3]!
+  let e = state[4]!
+  let f = state[5]!
+  let g = state[6]!
+  let h = state[7]!
+  for (let i = 0; i < 64; i++) {
+    const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + words[i]!) | 0
+    const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0
+    h = g
+    g = f
+    f = e
+    e = (d + t1) | 0
+    d = c
+    c = b
+    b = a
+    a = (t1 + t2) | 0
+  }
+  out[0] = state[0]! + a
+  out[1] = state[1]! + b
+  out[2] = state[2]! + c
+  out[3] = state[3]! + d
+  out[4] = state[4]! + e
+  out[5] = state[5]! + f
+  out[6] = state[6]! + g
+  out[7] = state[7]! + h
+}
