@@ -30,6 +30,12 @@ export interface EventStreamOptions {
 export type CloseReason = 'client-gone' | 'max-duration' | 'ended'
 
 const HIGH_WATER_BYTES = 64 * 1024
+/**
+ * At the maximum duration the events stop at once, but the response ends only after this
+ * quiet time: graphql-sse's client (2.6, distinct connections) stops for good, without an
+ * error or a reconnect, when the end of a response reaches it in the same read as an event.
+ */
+export const QUIET_BEFORE_CUT_MS = 250
 const encoder = new TextEncoder()
 
 export function createEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
@@ -45,13 +51,15 @@ export function createEventStream(options: EventStreamOptions): ReadableStream<U
     for (const timer of timers) clearTimeout(timer)
     lifetime.abort()
     wakeWriter?.()
-    if (reason !== 'client-gone') {
+    const close = () => {
       try {
         controller.close()
       } catch {
         // already closed or errored by the runtime
       }
     }
+    if (reason === 'max-duration') setTimeout(close, QUIET_BEFORE_CUT_MS)
+    else if (reason !== 'client-gone') close()
     options.onClose?.(reason)
   }
 
