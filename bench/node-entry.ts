@@ -1,12 +1,16 @@
 /**
- * The Node entry exactly as `npm start` runs it, plus a memory probe for the
- * benchmark that spawned it: on the IPC message `rss` it collects garbage and
- * answers its resident set size.
+ * The Node entry exactly as `npm start` runs it, plus probes for the benchmark
+ * that spawned it, over IPC: `rss` collects garbage and answers the resident set
+ * size; `cpu` answers the CPU time used so far (user + system, microseconds).
  */
 import '../src/runtime/node'
 
 process.on('message', (message) => {
-  if (message !== 'rss') return
-  globalThis.gc?.()
-  process.send?.({ rss: process.memoryUsage().rss })
+  if (message === 'rss') {
+    globalThis.gc?.()
+    process.send?.({ rss: process.memoryUsage().rss })
+  } else if (message === 'cpu') {
+    const { user, system } = process.cpuUsage()
+    process.send?.({ cpu: user + system })
+  }
 })

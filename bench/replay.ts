@@ -2,6 +2,7 @@
  * Replay throughput: one SSE stream reading `total` events from the start of the log,
  * beside the broker's own client reading the same events in the same run.
  */
+import type { Env } from '../src/config'
 import { startTarget } from '../test/support/targets'
 import { replayQuery, type ReplayBroker } from './brokers/broker'
 import { startNodeServer } from './support/node-server'
@@ -14,11 +15,21 @@ export interface RateSeries {
   runs: number[]
 }
 
+export interface TargetReplay extends RateSeries {
+  /** This target's median over the raw client's median. */
+  ratio: number
+  /** Node targets: the server's CPU time (user + system) per event, in microseconds, the cost of the work. */
+  cpuMicrosPerEvent?: { median: number; runs: number[] }
+}
+
 export interface BrokerReplay {
   raw: RateSeries
-  /** Per target; `ratio` is its median over the raw client's median. */
-  targets: Record<string, RateSeries & { ratio: number }>
+  /** `node`: the Node entry; `node-signed`: the same with CURSOR_KEYS (every id signed); `workerd`. */
+  targets: Record<string, TargetReplay>
 }
+
+/** What signs the cursors of `node-signed`: one key, as a deployment with CURSOR_KEYS has. */
+const SIGNING_KEYS: Env = { CURSOR_KEYS: 'bench:0123456789abcdef0123456789abcdef' }
 
 /** Reads `total` events through the function's SSE endpoint, parsing each event's data. */
 export async function readThroughSse(baseUrl: string, total: number): Promise<void> {
@@ -37,36 +48,61 @@ export async function readThroughSse(baseUrl: string, total: number): Promise<vo
   reader.close()
 }
 
-async function rate(total: number, read: () => Promise<void>): Promise<number> {
-  const started = performance.now()
-  await read()
-  return total / ((performance.now() - started) / 1000)
+interface Side {
+  name: string
+  /** Reads the events; returns the CPU microseconds the server spent, where it can tell. */
+  read(): Promise<number | undefined>
+  close(): Promise<void>
+}
+
+async function nodeSide(name: string, env: Env, total: number): Promise<Side> {
+  const server = await startNodeServer(env)
+  return {
+    name,
+    async read() {
+      const before = await server.cpuMicros()
+      await readThroughSse(server.baseUrl, total)
+      return (await server.cpuMicros()) - before
+    },
+    close: () => server.close(),
+  }
 }
 
 export async function benchReplay(startBroker: (total: number) => Promise<ReplayBroker>, total: number, rounds: number): Promise<BrokerReplay> {
   const broker = await startBroker(total)
-  const targets = [await startNodeServer(broker.env), await startTarget('workerd', broker.env)]
-  const names = ['node', 'workerd']
+  const workerd = await startTarget('workerd', broker.env)
+  const sides: Side[] = [
+    { name: 'raw', read: () => broker.readRaw(total).then(() => undefined), close: async () => {} },
+    await nodeSide('node', broker.env, total),
+    await nodeSide('node-signed', { ...broker.env, ...SIGNING_KEYS }, total),
+    { name: 'workerd', read: () => readThroughSse(workerd.baseUrl, total).then(() => undefined), close: () => workerd.close() },
+  ]
   try {
-    const readers = [() => broker.readRaw(total), ...targets.map((target) => () => readThroughSse(target.baseUrl, total))]
     // One untimed pass of each, so every side runs compiled code when timed.
-    for (const read of readers) await read()
-    const runs: number[][] = readers.map(() => [])
+    for (const side of sides) await side.read()
+    const rates = sides.map(() => [] as number[])
+    const cpu = sides.map(() => [] as number[])
     for (let r = 0; r < rounds; r++) {
       // The order rotates each round, so a slow spell of the machine does not always hit the same side.
-      for (let i = 0; i < readers.length; i++) {
-        const which = (i + r) % readers.length
-        runs[which]!.push(round(await rate(total, readers[which]!)))
+      for (let i = 0; i < sides.length; i++) {
+        const which = (i + r) % sides.length
+        const started = performance.now()
+        const cpuMicros = await sides[which]!.read()
+        rates[which]!.push(round(total / ((performance.now() - started) / 1000)))
+        if (cpuMicros !== undefined) cpu[which]!.push(round(cpuMicros / total, 2))
       }
     }
-    const series = runs.map((values) => ({ median: round(median(values)), runs: values }))
-    const raw = series[0]!
-    return {
-      raw,
-      targets: Object.fromEntries(names.map((name, i) => [name, { ...series[i + 1]!, ratio: round(series[i + 1]!.median / raw.median, 2) }])),
-    }
+    const raw = { median: round(median(rates[0]!)), runs: rates[0]! }
+    const targets: Record<string, TargetReplay> = {}
+    sides.slice(1).forEach((side, i) => {
+      const series = rates[i + 1]!
+      const target: TargetReplay = { median: round(median(series)), runs: series, ratio: round(median(series) / raw.median, 2) }
+      if (cpu[i + 1]!.length > 0) target.cpuMicrosPerEvent = { median: round(median(cpu[i + 1]!), 2), runs: cpu[i + 1]! }
+      targets[side.name] = target
+    })
+    return { raw, targets }
   } finally {
-    await Promise.all(targets.map((target) => target.close()))
+    await Promise.all(sides.map((side) => side.close()))
     await broker.stop()
   }
 }

@@ -12,6 +12,8 @@ export interface NodeServer {
   baseUrl: string
   /** Resident set size after a full garbage collection, in bytes. */
   rss(): Promise<number>
+  /** CPU time the server used so far (user + system), in microseconds. */
+  cpuMicros(): Promise<number>
   close(): Promise<void>
 }
 
@@ -50,7 +52,8 @@ export function startNodeServer(env: Env): Promise<NodeServer> {
       child.removeAllListeners('exit')
       resolve({
         baseUrl: url,
-        rss: () => askRss(child),
+        rss: () => ask(child, 'rss'),
+        cpuMicros: () => ask(child, 'cpu'),
         close: async () => {
           process.off('exit', killOnExit)
           await stopChild(child)
@@ -60,9 +63,9 @@ export function startNodeServer(env: Env): Promise<NodeServer> {
   })
 }
 
-function askRss(child: ChildProcess): Promise<number> {
+function ask(child: ChildProcess, probe: 'rss' | 'cpu'): Promise<number> {
   return new Promise((resolve) => {
-    child.once('message', (message) => resolve((message as { rss: number }).rss))
-    child.send('rss')
+    child.once('message', (message) => resolve((message as Record<typeof probe, number>)[probe]))
+    child.send(probe)
   })
 }
