@@ -11,6 +11,10 @@ import { createVercelHandler } from './vercel'
 
 globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
 
-const handler = createVercelHandler({ readFile: (path) => readFileSync(path, 'utf8'), upstashClient: nodeUpstashClient })
+/** Just below the `maxDuration` of 300 s that vercel.json sets (the default on every plan). */
+const handler = createVercelHandler(
+  { MAX_STREAM_SECONDS: '290' },
+  { readFile: (path) => readFileSync(path, 'utf8'), upstashClient: nodeUpstashClient },
+)
 
 export { handler as GET, handler as POST, handler as OPTIONS }

@@ -9,19 +9,23 @@
  * WebSocket is global; `vercel-node.ts` adds what the Node.js runtime lacks.
  */
 import { handle } from 'hono/vercel'
-import { ConfigError } from '../config'
+import { ConfigError, type Env } from '../config'
 import { errorBody } from '../errors'
 import { nodeUpstashClient } from '../providers/upstash-node'
 import { createServerFromEnv, type Platform } from '../setup'
 
 export type VercelHandler = (request: Request) => Response | Promise<Response>
 
-/** `@upstash/redis`'s default build is made for both Vercel runtimes. */
-export function createVercelHandler(platform: Platform = { upstashClient: nodeUpstashClient }): VercelHandler {
+/**
+ * `defaults` apply where the environment sets nothing: each runtime's MAX_STREAM_SECONDS
+ * ends streams gracefully before the platform's own limit would cut them.
+ * `@upstash/redis`'s default build is made for both Vercel runtimes.
+ */
+export function createVercelHandler(defaults: Env, platform: Platform = { upstashClient: nodeUpstashClient }): VercelHandler {
   let handler: VercelHandler | undefined
   return (request) => {
     try {
-      handler ??= handle(createServerFromEnv(process.env, platform).app)
+      handler ??= handle(createServerFromEnv({ ...defaults, ...process.env }, platform).app)
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
       return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })
@@ -30,4 +34,5 @@ export function createVercelHandler(platform: Platform = { upstashClient: nodeUp
   }
 }
 
-export default createVercelHandler()
+/** Edge functions may stream for about 300 s. */
+export default createVercelHandler({ MAX_STREAM_SECONDS: '280' })
