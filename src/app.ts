@@ -139,8 +139,10 @@ export function createApp(options: AppOptions): Hono {
           if (sink.signal.aborted) return
           if (error instanceof StreamError) {
             failure = 'refused'
-            log('warn', 'stream.refused', { streamId, code: error.code })
-            sink.write(errorFrame(JSON.stringify(errorBody(error.code, error.message))) + (error.permanent ? completeFrame : ''))
+            log('warn', 'stream.refused', { streamId, code: error.code, error: error.message })
+            // A permanent refusal ends the subscription; any other one is retried, spread by jitter.
+            const retry = error.permanent ? undefined : Math.round(retryMs * (1 + Math.random()))
+            sink.write(errorFrame(JSON.stringify(errorBody(error.code, error.message)), retry) + (error.permanent ? completeFrame : ''))
             return
           }
           failure = 'upstream-error'

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UPSTREAM_UNAVAILABLE'
   | 'NO_HISTORY'
+  | 'UNKNOWN_TOPIC'
   | 'INTERNAL_SERVER_ERROR'
 
 /** A refusal of the request before the stream opens: status, code and a message safe to show. */

@@ -211,15 +211,16 @@ describe.each<Adapter>(['redpanda', 'upstash'])('Kafka streams through the %s pr
     }
   })
 
-  it('names an unknown topic in the log and tells the client to retry', async () => {
+  it('names an unknown topic to the client and in the log, and tells the client to retry', async () => {
     const lines: string[] = []
     const server = createServerFromEnv(kafkaEnv(adapter, http.url, { LOG_LEVEL: 'info' }), { log: (line) => lines.push(line) })
     const missing = uniqueName('missing')
     const response = await server.app.fetch(new Request(streamUrl('http://app.test', singleQuery(missing))))
     const text = await response.text()
     expect(response.status).toBe(200)
-    expect(text).toMatch(/retry: \d+\nevent: error\ndata: .*"UPSTREAM_UNAVAILABLE"/)
-    expect(text).not.toContain(missing)
+    expect(text).toMatch(/retry: \d+\nevent: error\ndata: .*"UNKNOWN_TOPIC"/)
+    expect(text).toContain(`Kafka topic \\"k.${missing}\\" does not exist`)
+    expect(text).not.toContain('complete')
     expect(lines.join('\n')).toContain(`Kafka topic \\"k.${missing}\\" does not exist`)
   })
 

@@ -1,3 +1,5 @@
+import { StreamError } from '../../errors'
+
 /**
  * What the Kafka provider needs from a Kafka HTTP endpoint: partition counts, a
  * partition's offset bounds, and records from an offset. Each HTTP protocol
@@ -39,10 +41,13 @@ export interface KafkaLog {
   fetch(at: TopicPartition, offset: number, waitMs: number, signal: AbortSignal): Promise<FetchResult>
 }
 
-/** A topic the subscription names does not exist on the broker. */
-export class KafkaTopicNotFoundError extends Error {
+/**
+ * A topic the subscription names does not exist on the broker. The client is told so (the
+ * topic comes from its own arguments) and retries: the topic may yet be created.
+ */
+export class KafkaTopicNotFoundError extends StreamError {
   constructor(readonly topic: string) {
-    super(`Kafka topic "${topic}" does not exist`)
+    super('UNKNOWN_TOPIC', `Kafka topic "${topic}" does not exist`, false)
     this.name = 'KafkaTopicNotFoundError'
   }
 }
