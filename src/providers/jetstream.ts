@@ -68,6 +68,9 @@ export class JetStreamProvider implements Provider {
 
   async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
     const nc = await this.connector.acquire()
+    // Aborts with the reason when the connection dies under the stream, silently included.
+    const lost = new AbortController()
+    void connectionFailure(nc).then((error) => lost.abort(error))
     try {
       const jsm = await jetstreamManager(nc)
       const stream = route.streamName ?? (await findStream(jsm, route.names))
@@ -77,12 +80,14 @@ export class JetStreamProvider implements Provider {
         }
         // No stream captures these subjects: there is no history, so serve live core NATS, at most once.
         this.log('warn', 'stream.no_history', { subjects: route.names, delivery: 'at-most-once' })
-        yield* this.readCore(nc, route.names, signal)
+        yield* this.readCore(nc, route.names, signal, lost.signal)
       } else {
-        yield* this.readStream(nc, jsm, stream, route.names, start, signal)
+        yield* this.readStream(nc, jsm, stream, route.names, start, signal, lost.signal)
       }
     } finally {
-      await this.connector.release(nc)
+      // Closing a dead connection can wait on it for a long time; the stream must end now.
+      if (lost.signal.aborted) void this.connector.release(nc)
+      else await this.connector.release(nc)
     }
   }
 
@@ -93,6 +98,7 @@ export class JetStreamProvider implements Provider {
     subjects: string[],
     start: StartPosition,
     signal: AbortSignal,
+    lost: AbortSignal,
   ): AsyncIterable<ProviderItem[]> {
     const { state } = await jsm.streams.info(stream)
     const plan = planSequenceStart(start, { first: state.first_seq, last: state.last_seq })
@@ -115,8 +121,10 @@ export class JetStreamProvider implements Provider {
       mailbox.notify()
     }
     signal.addEventListener('abort', onAbort, { once: true })
+    lost.addEventListener('abort', onAbort, { once: true })
     try {
       while (!signal.aborted) {
+        if (lost.aborted) throw lost.reason
         if (pullError !== undefined) throw pullError
         if (mailbox.size > 0) {
           yield mailbox.takeAll()
@@ -152,12 +160,14 @@ export class JetStreamProvider implements Provider {
       }
     } finally {
       signal.removeEventListener('abort', onAbort)
+      lost.removeEventListener('abort', onAbort)
       pull?.stop()
-      await deleteConsumer(consumer)
+      // On a dead connection the delete would only time out; the server expires the consumer itself.
+      if (!lost.aborted) await deleteConsumer(consumer)
     }
   }
 
-  private async *readCore(nc: NatsConnection, subjects: string[], signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+  private async *readCore(nc: NatsConnection, subjects: string[], signal: AbortSignal, lost: AbortSignal): AsyncIterable<ProviderItem[]> {
     const mailbox = new Mailbox<ProviderItem>()
     let overflow = false
     const subscriptions: Subscription[] = subjects.map((subject) =>
@@ -170,14 +180,17 @@ export class JetStreamProvider implements Provider {
     )
     const onAbort = () => mailbox.notify()
     signal.addEventListener('abort', onAbort, { once: true })
+    lost.addEventListener('abort', onAbort, { once: true })
     try {
       // A client too slow for live core NATS is cut rather than buffered without bound.
       while (!signal.aborted && !overflow) {
+        if (lost.aborted) throw lost.reason
         if (mailbox.size > 0) yield mailbox.takeAll()
         else await mailbox.wait()
       }
     } finally {
       signal.removeEventListener('abort', onAbort)
+      lost.removeEventListener('abort', onAbort)
       for (const subscription of subscriptions) subscription.unsubscribe()
     }
   }
@@ -190,6 +203,19 @@ async function findStream(jsm: JetStreamManager, subjects: string[]): Promise<st
   if (distinct.size === 1) return names[0]
   if (names.every((name) => name === undefined)) return undefined
   throw new Error(`subjects ${subjects.join(', ')} are not all captured by one stream`)
+}
+
+/**
+ * Resolves when the connection can no longer serve the stream: it closed, or it went
+ * silent (pings unanswered, see nats-connection.ts). A silent connection takes long
+ * to close (the WebSocket close handshake waits on it), so silence is failure at once.
+ */
+async function connectionFailure(nc: NatsConnection): Promise<Error> {
+  for await (const status of nc.status()) {
+    if (status.type === 'staleConnection') return new Error('the NATS connection stopped answering pings')
+    if (status.type === 'disconnect' || status.type === 'close') break
+  }
+  return new Error('the NATS connection closed')
 }
 
 /** Ephemeral consumers would otherwise linger on the server until their inactivity threshold. */

@@ -16,8 +16,21 @@ export function redisSettings(env: Env, providerId: string): UpstashSettings {
   return { url, token }
 }
 
+/** `REDIS_<ID>_BLOCK_MS` and `REDIS_<ID>_REQUEST_TIMEOUT_MS`: see RedisStreamsOptions. */
 export function createRedisStreamsProvider(env: Env, providerId: string, client: UpstashClientFactory | undefined): RedisStreamsProvider {
   const settings = redisSettings(env, providerId)
+  const prefix = `REDIS_${envId(providerId)}_`
+  const blockMs = milliseconds(env, `${prefix}BLOCK_MS`, 10_000)
+  const requestTimeoutMs = milliseconds(env, `${prefix}REQUEST_TIMEOUT_MS`, 10_000)
   if (!client) throw new Error('this runtime entry passes no Upstash client to the setup (Platform.upstashClient)')
-  return new RedisStreamsProvider((signal) => client(settings, signal))
+  return new RedisStreamsProvider((signal) => client(settings, signal), { blockMs, requestTimeoutMs })
+}
+
+function milliseconds(env: Env, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 100 || Number(raw) > 120_000) {
+    throw new ConfigError(name, `must be a whole number of milliseconds from 100 to 120000, got "${raw}"`)
+  }
+  return Number(raw)
 }

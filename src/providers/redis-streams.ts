@@ -9,6 +9,13 @@ export interface RedisStreamsOptions {
   pageSize?: number
   /** How long one blocking XREAD waits for new entries before it is renewed. */
   blockMs?: number
+  /**
+   * How long a command may take beyond its own blocking time. A request into a
+   * silent network (a dead path, a hung proxy) would otherwise hold the stream
+   * for ever while the client, fed heartbeats, waits; past this the stream ends
+   * with UPSTREAM_UNAVAILABLE and the client resumes from its cursor.
+   */
+  requestTimeoutMs?: number
 }
 
 /** The entry field that holds the event's JSON payload. */
@@ -37,6 +44,7 @@ export const PAYLOAD_FIELD = 'data'
 export class RedisStreamsProvider implements Provider {
   private readonly pageSize: number
   private readonly blockMs: number
+  private readonly requestTimeoutMs: number
 
   constructor(
     private readonly connect: (signal: AbortSignal) => RedisCommand,
@@ -44,6 +52,7 @@ export class RedisStreamsProvider implements Provider {
   ) {
     this.pageSize = options.pageSize ?? 1000
     this.blockMs = options.blockMs ?? 10_000
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
   }
 
   isValidPosition(position: string, route: ResolvedRoute): boolean {
@@ -51,7 +60,7 @@ export class RedisStreamsProvider implements Provider {
   }
 
   async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
-    const redis = this.connect(signal)
+    const redis = withDeadlines(this.connect(signal), this.requestTimeoutMs, this.blockMs)
     const keys = route.names
     const keyIndex = new Map(keys.map((key, index) => [key, index]))
     const positions = start.from === 'after' ? decodePositions(start.position, keys.length) : keys.map(() => NO_ENTRY)
@@ -109,6 +118,21 @@ export class RedisStreamsProvider implements Provider {
       confirming = batch.length > 0
       if (confirming) yield batch
     }
+  }
+}
+
+/**
+ * Each command fails once its blocking time plus `timeoutMs` has passed. The request
+ * left behind is cancelled with the stream: the failure ends it, which aborts `signal`.
+ */
+function withDeadlines(redis: RedisCommand, timeoutMs: number, blockMs: number): RedisCommand {
+  return (args) => {
+    const limit = timeoutMs + (args.includes('BLOCK') ? blockMs : 0)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis ${args[0]} got no answer within ${limit} ms`)), limit)
+    })
+    return Promise.race([redis(args), expired]).finally(() => clearTimeout(timer))
   }
 }
 

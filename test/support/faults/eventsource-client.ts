@@ -1,0 +1,170 @@
+/**
+ * A client that behaves as the browser's EventSource does (WHATWG HTML, "Server-sent
+ * events"): it parses the stream line by line, remembers the last event ID string
+ * (set when an event is dispatched, from the id of that event or an earlier one),
+ * takes `retry:` as its reconnection time, and after the stream ends or the network
+ * fails it waits that long and reconnects with `Last-Event-ID`. A response that is not
+ * a 200 event stream fails it for good. The application closes it (on `complete`).
+ *
+ * On top of that, the faults a client brings: cuts at chosen moments (a network drop
+ * that loses whatever was in flight) and slow reading (a phone on a bad link).
+ */
+export interface DispatchedEvent {
+  type: string
+  data: string
+  lastEventId: string
+}
+
+export interface EventSourceOptions {
+  url: string
+  onEvent(event: DispatchedEvent, source: ResumingEventSource): void
+  /** Upper bound on the waits the server asks for with `retry:`, so that a test stays bounded. */
+  maxRetryMs: number
+  /** Asked at each connect: after how many dispatched events to cut this connection (undefined: never). */
+  cutAfter?: () => number | undefined
+  /** A slow reader takes at most this many bytes per second. */
+  bytesPerSecond?: number
+  /** Awaited before each read from the network: a client that stops reading holds it. */
+  beforeRead?: () => Promise<void>
+  /** Comment lines (`: ping`), which EventSource swallows; tests count heartbeats with it. */
+  onComment?: (text: string) => void
+}
+
+export interface EventSourceStats {
+  connects: number
+  /** Connections this client cut itself. */
+  cuts: number
+  /** Streams the server ended (a clean end of the response). */
+  serverEnds: number
+  /** Connects or reads that failed on the network. */
+  networkErrors: number
+  /** Time spent waiting before reconnects, as `retry:` asked (bounded by maxRetryMs). */
+  retryWaitMs: number
+  /** Set when a response failed the EventSource for good (not a 200 event stream). */
+  failed?: string
+}
+
+/** What browsers use before a stream sets `retry:`. */
+const DEFAULT_RECONNECTION_MS = 3000
+
+export class ResumingEventSource {
+  lastEventId = ''
+  reconnectionMs = DEFAULT_RECONNECTION_MS
+  readonly stats: EventSourceStats = { connects: 0, cuts: 0, serverEnds: 0, networkErrors: 0, retryWaitMs: 0 }
+  private readonly closed = new AbortController()
+  private readonly done: Promise<void>
+
+  constructor(private readonly options: EventSourceOptions) {
+    this.done = this.run()
+  }
+
+  close(): void {
+    this.closed.abort()
+  }
+
+  /** Resolves once the source is closed or failed. */
+  finished(): Promise<void> {
+    return this.done
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed.signal.aborted) {
+      this.stats.connects++
+      const connection = new AbortController()
+      const onClose = () => connection.abort()
+      this.closed.signal.addEventListener('abort', onClose, { once: true })
+      try {
+        const headers: Record<string, string> = { Accept: 'text/event-stream' }
+        if (this.lastEventId !== '') headers['Last-Event-ID'] = this.lastEventId
+        const response = await fetch(this.options.url, { headers, cache: 'no-store', signal: connection.signal })
+        const type = response.headers.get('content-type') ?? ''
+        if (response.status !== 200 || !type.startsWith('text/event-stream')) {
+          this.stats.failed = `${response.status} ${type}: ${(await response.text()).slice(0, 200)}`
+          return
+        }
+        await this.read(response.body!, connection)
+      } catch {
+        if (!connection.signal.aborted) this.stats.networkErrors++
+      } finally {
+        this.closed.signal.removeEventListener('abort', onClose)
+      }
+      if (this.closed.signal.aborted) return
+      const wait = Math.min(this.reconnectionMs, this.options.maxRetryMs)
+      this.stats.retryWaitMs += wait
+      await pause(wait, this.closed.signal)
+    }
+  }
+
+  private async read(body: ReadableStream<Uint8Array>, connection: AbortController): Promise<void> {
+    const reader = body.getReader()
+    const decoder = new TextDecoder()
+    const cutAfter = this.options.cutAfter?.()
+    let dispatched = 0
+    // Per connection, as the spec's parser: buffers start empty, the id buffer at the current last event ID.
+    let pending = ''
+    let data = ''
+    let type = ''
+    let idBuffer = this.lastEventId
+    const dispatch = () => {
+      this.lastEventId = idBuffer
+      if (data === '') {
+        type = ''
+        return
+      }
+      const event = { type: type || 'message', data: data.slice(0, -1), lastEventId: this.lastEventId }
+      data = ''
+      type = ''
+      dispatched++
+      this.options.onEvent(event, this)
+    }
+    const line = (text: string) => {
+      if (text === '') return dispatch()
+      if (text.startsWith(':')) return this.options.onComment?.(text)
+      const colon = text.indexOf(':')
+      const field = colon === -1 ? text : text.slice(0, colon)
+      const value = colon === -1 ? '' : text.slice(colon + (text[colon + 1] === ' ' ? 2 : 1))
+      if (field === 'data') data += `${value}\n`
+      else if (field === 'event') type = value
+      else if (field === 'id' && !value.includes('\0')) idBuffer = value
+      else if (field === 'retry' && /^\d+$/.test(value)) this.reconnectionMs = Number(value)
+    }
+    for (;;) {
+      await this.options.beforeRead?.()
+      const chunk = await reader.read()
+      if (chunk.done) {
+        this.stats.serverEnds++
+        return
+      }
+      pending += decoder.decode(chunk.value, { stream: true })
+      // The server ends lines with LF; a CR before it is dropped, as CRLF is a line end too.
+      let start = 0
+      let end: number
+      while ((end = pending.indexOf('\n', start)) !== -1) {
+        line(pending.slice(start, pending[end - 1] === '\r' ? end - 1 : end))
+        start = end + 1
+        if (connection.signal.aborted) return
+        if (cutAfter !== undefined && dispatched >= cutAfter) {
+          // A network drop: whatever else was in flight on this connection is lost.
+          this.stats.cuts++
+          connection.abort()
+          return
+        }
+      }
+      pending = pending.slice(start)
+      if (this.options.bytesPerSecond) await pause((chunk.value.byteLength / this.options.bytesPerSecond) * 1000, connection.signal)
+    }
+  }
+}
+
+/** A wait that ends early when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
