@@ -78,6 +78,9 @@ export function createApp(options: AppOptions): Hono {
     app.get('/', (c) => c.html(page))
   }
 
+  // Hono answers HEAD with the GET handler and drops the body unread: that would open a
+  // subscription nobody reads or cancels. A stream has no headers worth asking for alone.
+  app.use(STREAM_PATH, async (c, next) => (c.req.method === 'HEAD' ? methodNotAllowed(c) : next()))
   const limits = options.limits ?? defaultLimits
   app.use(STREAM_PATH, limitRequestSize(limits))
   if (options.auth) app.on(['GET', 'POST'], STREAM_PATH, authenticate(options.auth, { log, retryMs }))
@@ -155,11 +158,7 @@ export function createApp(options: AppOptions): Hono {
     return new Response(body, { headers: SSE_HEADERS })
   })
 
-  app.all(STREAM_PATH, (c) =>
-    c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed; use GET or POST`), 405, {
-      Allow: 'GET, POST, OPTIONS',
-    }),
-  )
+  app.all(STREAM_PATH, methodNotAllowed)
 
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
 
@@ -170,6 +169,12 @@ export function createApp(options: AppOptions): Hono {
   })
 
   return app
+}
+
+function methodNotAllowed(c: Context): Response {
+  return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed; use GET or POST`), 405, {
+    Allow: 'GET, POST, OPTIONS',
+  })
 }
 
 /** GraphQL-over-HTTP parameters from the query string (GET) or a JSON body (POST). */
