@@ -32,7 +32,7 @@ afterAll(async () => {
   await browser?.close()
 })
 
-describe.each<TargetName>(['node', 'workerd'])('Chromium against %s', (targetName) => {
+describe.each<TargetName>(['node', 'workerd', 'edge'])('Chromium against %s', (targetName) => {
   let admin: JetStreamAdmin
   let target: Target
   const contexts: BrowserContext[] = []
@@ -45,7 +45,7 @@ describe.each<TargetName>(['node', 'workerd'])('Chromium against %s', (targetNam
       // Every stream is cut by the server after a second, and EventSource comes back at once.
       MAX_STREAM_SECONDS: '1',
       RETRY_MS: '50',
-      // Where a gone client is noticed only by a failed write (Miniflare), this bounds how long its consumer lingers.
+      // Where a gone client is noticed only by a failed write (Miniflare, edge-runtime), this bounds how long its consumer lingers.
       HEARTBEAT_SECONDS: '0.25',
     })
   })
