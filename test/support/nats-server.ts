@@ -8,6 +8,10 @@ import { ensureCommand, startProcess } from './processes'
 export interface NatsServer {
   /** ws://127.0.0.1:port, what the function connects to. */
   wsUrl: string
+  /** http://127.0.0.1:port of the monitoring endpoints (/connz, /jsz, …), to count what clients hold. */
+  monitorUrl: string
+  /** Stops the server (SIGTERM, a clean shutdown) and starts it again on the same ports and storage. */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -39,7 +43,7 @@ export function debianNatsServerBinary(): string {
 /** A real nats-server with JetStream and a WebSocket listener on free loopback ports. */
 export async function startNatsServer(binary: string): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-nats-'))
-  const [port, wsPort] = [await freePort(), await freePort()]
+  const [port, wsPort, httpPort] = [await freePort(), await freePort(), await freePort()]
   const configFile = join(dir, 'nats.conf')
   writeFileSync(
     configFile,
@@ -48,11 +52,18 @@ export async function startNatsServer(binary: string): Promise<NatsServer> {
       `port: ${port}`,
       `jetstream { store_dir: "${join(dir, 'js')}" }`,
       `websocket { host: 127.0.0.1, port: ${wsPort}, no_tls: true }`,
+      `http: 127.0.0.1:${httpPort}`,
     ].join('\n'),
   )
-  const server = await startProcess(binary, ['-c', configFile], /Server is ready/)
+  const start = () => startProcess(binary, ['-c', configFile], /Server is ready/)
+  let server = await start()
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
+    monitorUrl: `http://127.0.0.1:${httpPort}`,
+    async restart() {
+      await server.stop()
+      server = await start()
+    },
     async stop() {
       await server.stop()
       rmSync(dir, { recursive: true, force: true })

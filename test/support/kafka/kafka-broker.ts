@@ -10,6 +10,8 @@ import { ensureCommand, startProcess } from '../processes'
 export interface KafkaBroker {
   /** host:port of the PLAINTEXT listener on 127.0.0.1. */
   bootstrap: string
+  /** Stops the broker (SIGTERM, a controlled shutdown) and starts it again on the same ports and data. */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -55,9 +57,14 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   const clusterId = randomBytes(16).toString('base64url')
   const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { encoding: 'utf8' })
   if (format.status !== 0) throw new Error(`formatting the Kafka storage failed:\n${format.stdout}${format.stderr}`)
-  const broker = await startProcess('java', [...jvm, 'kafka.Kafka', properties], /Kafka Server started/, { timeoutMs: 60_000 })
+  const start = () => startProcess('java', [...jvm, 'kafka.Kafka', properties], /Kafka Server started/, { timeoutMs: 60_000 })
+  let broker = await start()
   return {
     bootstrap: `127.0.0.1:${port}`,
+    async restart() {
+      await broker.stop()
+      broker = await start()
+    },
     async stop() {
       await broker.stop()
       rmSync(dir, { recursive: true, force: true })
