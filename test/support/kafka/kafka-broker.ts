@@ -54,7 +54,11 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   )
   // Client-side JIT only and a small heap: the broker starts in about two seconds.
   const jvm = ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${join(here, 'log4j2.properties')}`, '-cp', classpath]
-  const clusterId = randomBytes(16).toString('base64url')
+  // One id in 64 would start with '-' and be read as an option (Kafka's own random ids avoid it too).
+  let clusterId: string
+  do {
+    clusterId = randomBytes(16).toString('base64url')
+  } while (clusterId.startsWith('-'))
   const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { encoding: 'utf8' })
   if (format.status !== 0) throw new Error(`formatting the Kafka storage failed:\n${format.stdout}${format.stderr}`)
   const start = () => startProcess('java', [...jvm, 'kafka.Kafka', properties], /Kafka Server started/, { timeoutMs: 60_000 })
