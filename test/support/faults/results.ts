@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { LONG } from './scale'
 
@@ -13,6 +13,7 @@ export function recordResult(scenario: string, figures: object): void {
 
 export function readResults(long: boolean): Record<string, unknown>[] {
   const dir = resultsDir(long)
+  if (!existsSync(dir)) return []
   return readdirSync(dir)
     .filter((name) => name.endsWith('.json'))
     .sort()
