@@ -5,8 +5,8 @@
  * bad variable then answers 500 with the reason in the function's log, as on Workers,
  * instead of a module that fails to load. NATS connections are opened per stream.
  *
- * `api/graphql-stream-edge.ts` serves the default export on the Edge runtime, where
- * WebSocket is global; `vercel-node.ts` adds what the Node.js runtime lacks.
+ * The default export is the Edge function, where WebSocket is global; `vercel-node.ts`
+ * adds what the Node.js runtime lacks. scripts/vercel-output.ts bundles either.
  */
 import { handle } from 'hono/vercel'
 import { ConfigError, type Env } from '../config'

@@ -1,34 +1,42 @@
 import { build } from 'esbuild'
 import { EdgeRuntime, createHandler } from 'edge-runtime'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildVercelOutput, FUNCTION_DIR } from '../../scripts/vercel-output'
 import type { Env } from '../../src/config'
 import type { Target } from './targets'
 
 let edgeBundle: Promise<string> | undefined
 
 /**
- * The Vercel Edge function (`api/graphql-stream-edge.ts`) bundled for the Edge
- * runtime, with the fetch-event registration Vercel's own build adds: edge-runtime
- * evaluates scripts, not modules.
+ * The Edge function exactly as scripts/vercel-output.ts writes it for Vercel, with the
+ * fetch-event registration Vercel adds around an Edge function: edge-runtime evaluates
+ * scripts, not modules.
  */
 function bundleVercelEdge(): Promise<string> {
-  edgeBundle ??= build({
-    stdin: {
-      contents: `import handler from './api/graphql-stream-edge'
+  edgeBundle ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-stream-vercel-edge-'))
+    const outDir = join(dir, 'output')
+    await buildVercelOutput({ outDir, runtime: 'edge' })
+    const result = await build({
+      stdin: {
+        contents: `import handler from './index.js'
 addEventListener('fetch', (event) => event.respondWith(handler(event.request)))`,
-      resolveDir: fileURLToPath(new URL('../..', import.meta.url)),
-      loader: 'ts',
-    },
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    conditions: ['edge-light', 'worker', 'browser'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  }).then((result) => result.outputFiles[0]!.text)
+        resolveDir: join(outDir, FUNCTION_DIR),
+      },
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+    })
+    rmSync(dir, { recursive: true, force: true })
+    return result.outputFiles[0]!.text
+  })()
   return edgeBundle
 }
 
