@@ -29,6 +29,9 @@ export interface LatencyFigure {
   rounds: { p50Ms: number; p99Ms: number; maxMs: number }[]
   /** Receipts that never came (events × streams); none is expected. */
   lost: number
+  /** CPU time (user + system) per event delivered to one stream, in microseconds: the server's, and the clients'. */
+  serverCpuMicros: number
+  clientCpuMicros: number
 }
 
 export interface LiveFigures {
@@ -109,6 +112,8 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
   async function measureLatency(): Promise<LatencyFigure> {
     const rounds: LatencyFigure['rounds'] = []
     let lost = 0
+    const serverCpuBefore = await server.cpuMicros()
+    const clientCpuBefore = process.cpuUsage()
     for (let r = 0; r < options.rounds; r++) {
       samples = []
       const events: number[] = []
@@ -120,11 +125,15 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
       lost += events.reduce((sum, n) => sum + readers.length - (receipts.get(n) ?? 0), 0)
       rounds.push({ p50Ms: round(percentile(samples, 50), 2), p99Ms: round(percentile(samples, 99), 2), maxMs: round(Math.max(...samples), 2) })
     }
+    const deliveries = options.rounds * options.eventsPerRound * readers.length
+    const clientCpu = process.cpuUsage(clientCpuBefore)
     return {
       p50Ms: round(median(rounds.map((x) => x.p50Ms)), 2),
       p99Ms: round(median(rounds.map((x) => x.p99Ms)), 2),
       rounds,
       lost,
+      serverCpuMicros: round(((await server.cpuMicros()) - serverCpuBefore) / deliveries, 1),
+      clientCpuMicros: round((clientCpu.user + clientCpu.system) / deliveries, 1),
     }
   }
 }

@@ -1,11 +1,11 @@
 import { createApp } from './app'
 import { readAuthConfig, requireAuthForClaims } from './auth/auth-config'
-import { ConfigError, envId, natsSettings, readConfig, type Config, type Env } from './config'
+import { ConfigError, envId, natsSettings, readConfig, type Config, type Env, type NatsSettings } from './config'
 import { demoPage } from './demo/page'
 import { loadEdfsSchema, SchemaError, type EdfsSchema } from './graphql/schema'
 import { readLimits } from './limits/read-limits'
 import { createLogger, type Logger } from './log'
-import { JetStreamProvider } from './providers/jetstream'
+import { JetStreamProvider, type NatsConnector } from './providers/jetstream'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
 import { MemoryBroker, MemoryProvider } from './providers/memory'
 import { connectionPerStream } from './providers/nats-connection'
@@ -21,6 +21,8 @@ export interface Platform {
   log?: (line: string) => void
   /** The @upstash/redis build for this runtime; needed when the schema has Redis routes. */
   upstashClient?: UpstashClientFactory
+  /** How streams get NATS connections; one per stream unless the runtime can share one (Node). */
+  natsConnector?: (settings: NatsSettings, pingIntervalMs: number) => NatsConnector
 }
 
 export interface Server {
@@ -65,7 +67,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
       memoryBroker ??= new MemoryBroker()
       providers.set(key, new MemoryProvider(memoryBroker))
     } else {
-      providers.set(key, new JetStreamProvider(connectionPerStream(settings, config.heartbeatMs), { requireHistory: config.requireHistory, log }))
+      providers.set(key, new JetStreamProvider((platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs), { requireHistory: config.requireHistory, log }))
     }
   }
   const app = createApp({

@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
 import {
   DeliverPolicy,
   jetstream,
@@ -70,7 +70,10 @@ export class JetStreamProvider implements Provider {
     const nc = await this.connector.acquire()
     // Aborts with the reason when the connection dies under the stream, silently included.
     const lost = new AbortController()
-    void connectionFailure(nc).then((error) => lost.abort(error))
+    // The library's status iterators are QueuedIterators: stopped here, so that a shared
+    // connection does not keep one for every stream that ever used it.
+    const status = nc.status() as QueuedIterator<Status>
+    void connectionFailure(status).then((error) => lost.abort(error))
     try {
       const jsm = await jetstreamManager(nc)
       const stream = route.streamName ?? (await findStream(jsm, route.names))
@@ -85,6 +88,7 @@ export class JetStreamProvider implements Provider {
         yield* this.readStream(nc, jsm, stream, route.names, start, signal, lost.signal)
       }
     } finally {
+      status.stop()
       // Closing a dead connection can wait on it for a long time; the stream must end now.
       if (lost.signal.aborted) void this.connector.release(nc)
       else await this.connector.release(nc)
@@ -210,8 +214,8 @@ async function findStream(jsm: JetStreamManager, subjects: string[]): Promise<st
  * silent (pings unanswered, see nats-connection.ts). A silent connection takes long
  * to close (the WebSocket close handshake waits on it), so silence is failure at once.
  */
-async function connectionFailure(nc: NatsConnection): Promise<Error> {
-  for await (const status of nc.status()) {
+async function connectionFailure(statuses: AsyncIterable<Status>): Promise<Error> {
+  for await (const status of statuses) {
     if (status.type === 'staleConnection') return new Error('the NATS connection stopped answering pings')
     if (status.type === 'disconnect' || status.type === 'close') break
   }

@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server'
 import WebSocket from 'ws'
 import { ConfigError } from '../config'
 import { startDemoTicker } from '../demo/schema'
+import { sharedConnection } from '../providers/nats-connection'
 import { nodeUpstashClient } from '../providers/upstash-node'
 import { createServerFromEnv } from '../setup'
 
@@ -14,7 +15,12 @@ globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
 
 let server
 try {
-  server = createServerFromEnv(process.env, { readFile: (path) => readFileSync(path, 'utf8'), upstashClient: nodeUpstashClient })
+  server = createServerFromEnv(process.env, {
+    readFile: (path) => readFileSync(path, 'utf8'),
+    upstashClient: nodeUpstashClient,
+    // One long-lived process: its streams share a NATS connection.
+    natsConnector: sharedConnection,
+  })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
   console.error(`edge-stream: invalid configuration: ${error.message}`)

@@ -3,6 +3,7 @@ import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { sharedConnection } from '../../src/providers/nats-connection'
 import { nodeUpstashClient } from '../../src/providers/upstash-node'
 import { createServerFromEnv } from '../../src/setup'
 import type { Env } from '../../src/config'
@@ -26,7 +27,8 @@ export function startTarget(name: TargetName, env: Env): Promise<Target> {
 }
 
 async function startNode(env: Env): Promise<Target> {
-  const { app } = createServerFromEnv({ LOG_LEVEL: 'silent', ...env }, { upstashClient: nodeUpstashClient })
+  // As the Node entry builds it (src/runtime/node.ts): its streams share a NATS connection.
+  const { app } = createServerFromEnv({ LOG_LEVEL: 'silent', ...env }, { upstashClient: nodeUpstashClient, natsConnector: sharedConnection })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
