@@ -5,6 +5,7 @@ import { authenticate } from './auth/authenticate'
 import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec'
 import { errorBody, RequestError, StreamError } from './errors'
 import { parseGraphQLParams, prepareSubscription, type PreparedSubscription } from './graphql/operation'
+import { PreparedSubscriptions } from './graphql/prepared-cache'
 import type { EdfsSchema } from './graphql/schema'
 import { resolveTemplates } from './graphql/templates'
 import { defaultLimits, type Limits } from './limits/limits'
@@ -82,13 +83,14 @@ export function createApp(options: AppOptions): Hono {
   // subscription nobody reads or cancels. A stream has no headers worth asking for alone.
   app.use(STREAM_PATH, async (c, next) => (c.req.method === 'HEAD' ? methodNotAllowed(c) : next()))
   const limits = options.limits ?? defaultLimits
+  const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
   app.use(STREAM_PATH, limitRequestSize(limits))
   if (options.auth) app.on(['GET', 'POST'], STREAM_PATH, authenticate(options.auth, { log, retryMs }))
 
   app.on(['GET', 'POST'], STREAM_PATH, async (c) => {
     const params = await readParams(c)
     checkParameterSizes(params, limits)
-    const prepared = prepareSubscription(schema, parseGraphQLParams(params), limits)
+    const { prepared, resultOf } = subscriptions.get(parseGraphQLParams(params))
     const identity = c.get('identity')
     const route: ResolvedRoute = {
       kind: prepared.route.kind,
@@ -103,7 +105,7 @@ export function createApp(options: AppOptions): Hono {
       if (!provider.isValidPosition(position, route)) throw new RequestError(400, 'INVALID_CURSOR', 'Last-Event-ID is malformed')
       return position
     })
-    const render = frameRenderer(prepared, (position) => codec.encode(binding, position))
+    const render = frameRenderer(prepared, resultOf, (position) => codec.encode(binding, position))
     // The stream's life in the log: positions and counts only, never a payload or a credential.
     const streamId = crypto.randomUUID()
     const openedAt = Date.now()
@@ -206,19 +208,9 @@ function describeStart(start: StartPosition): string {
   return start.from === 'after' ? `after ${start.position}` : start.from
 }
 
-function frameRenderer(prepared: PreparedSubscription, toCursor: (position: string) => string) {
+function frameRenderer(prepared: PreparedSubscription, resultOf: (text: string) => string, toCursor: (position: string) => string) {
   const eventError = (message: string): string =>
     JSON.stringify({ data: null, errors: [{ message, path: [prepared.responseKey] }] })
-  const notJson = eventError('The event payload is not valid JSON')
-  const resultOf = (text: string): string => {
-    let payload: unknown
-    try {
-      payload = JSON.parse(text)
-    } catch {
-      return notJson
-    }
-    return prepared.project(payload)
-  }
   return (item: ProviderItem): string => {
     if (item.type === 'gap') {
       return gapFrame(item.requested === null ? null : toCursor(item.requested), toCursor(item.resumedFrom), item.reason)
