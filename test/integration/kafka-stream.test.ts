@@ -134,6 +134,87 @@ describe.each<Adapter>(['redpanda', 'upstash'])('Kafka streams through the %s pr
     expect(resumed).toHaveLength(3035)
   })
 
+  /**
+   * A translation server whose partition 1 of `topic` looks, while `lagging` says so, as if its log
+   * ended at 0, below the records already fetched from it: Upstash's log end look-up answers 0,
+   * Redpanda's records request answers offset_out_of_range (a broker answering from behind).
+   */
+  async function laggingHttp(topic: () => string, lagging: () => 'once' | 'always' | 'no') {
+    let lagged = 0
+    const lag = (request: JsonRequest) => {
+      if (lagging() === 'no' || (lagging() === 'once' && lagged > 0)) return false
+      if (adapter === 'upstash') {
+        if (request.path !== '/offsets/latest') return false
+        const asked = JSON.parse(request.body) as { topic: string; partition: number }[]
+        return asked.length === 1 && asked[0]!.topic === `k.${topic()}` && asked[0]!.partition === 1
+      }
+      return request.path === `/topics/k.${topic()}/partitions/1/records` && request.query.get('offset') === '5'
+    }
+    const own = await startKafkaHttp(inject('kafkaBootstrap'), adapter, {
+      intercept: async (request) => {
+        if (!lag(request)) return undefined
+        lagged++
+        return adapter === 'upstash'
+          ? { status: 200, body: [{ topic: `k.${topic()}`, partition: 1, offset: 0 }] }
+          : { status: 400, body: { error_code: 40002, message: 'offset_out_of_range' }, contentType: 'application/vnd.kafka.v2+json' }
+      },
+    })
+    return { own, lagged: () => lagged }
+  }
+
+  it('does not read a partition again when its log end once looks below what the stream already read', async () => {
+    const name = await topicWith(2, () => 5)
+    let lagging: 'once' | 'no' = 'no'
+    const { own, lagged } = await laggingHttp(() => name, () => lagging)
+    const laggy = await startTarget('node', kafkaEnv(adapter, own.url, { KAFKA_DEFAULT_POLL_TIMEOUT_MS: '300' }))
+    try {
+      const connection = await openSse(streamUrl(laggy.baseUrl, singleQuery(name), { from: 'earliest' }))
+      const first = rowsOf(await readNextEvents(connection, 10))
+      lagging = 'once'
+      await expect.poll(lagged, { timeout: 10_000, interval: 20 }).toBe(1)
+      await admin.produce(`k.${name}`, [{ partition: 1, key: 'p1', value: { n: 10, p: 1, s: 5, t: 'a' } }])
+      const rows = [...first]
+      while (rows.at(-1)?.s !== 5) rows.push(...rowsOf(await readNextEvents(connection, 1)))
+      connection.cut()
+      expect(rows.filter((r) => r.p === 0).map((r) => r.s)).toEqual(range(0, 5))
+      expect(rows.filter((r) => r.p === 1).map((r) => r.s)).toEqual(range(0, 6))
+      expect(connection.raw()).not.toContain('event: gap')
+    } finally {
+      await laggy.close()
+      await own.close()
+    }
+  })
+
+  it('ends the stream instead of reading a partition again when its log end stays below the stream, and resumes by the last id', async () => {
+    const name = await topicWith(2, () => 5)
+    let lagging: 'always' | 'no' = 'no'
+    const { own, lagged } = await laggingHttp(() => name, () => lagging)
+    const laggy = await startTarget('node', kafkaEnv(adapter, own.url, { KAFKA_DEFAULT_POLL_TIMEOUT_MS: '300', RETRY_MS: '1000' }))
+    try {
+      const connection = await openSse(streamUrl(laggy.baseUrl, singleQuery(name), { from: 'earliest' }))
+      const first = await readNextEvents(connection, 10)
+      lagging = 'always'
+      const { events, other } = await readUntilOther(connection, 20)
+      expect(events).toEqual([])
+      expect(other?.event).toBe('error')
+      expect(JSON.parse(other!.data).errors[0].extensions.code).toBe('UPSTREAM_UNAVAILABLE')
+      expect(await connection.next()).toBeUndefined()
+      expect(lagged()).toBeGreaterThanOrEqual(2)
+      expect(pairs(rowsOf(first)).sort()).toEqual([0, 1].flatMap((p) => range(0, 5).map((s) => `${p}:${s}`)).sort())
+
+      lagging = 'no'
+      await admin.produce(`k.${name}`, [{ partition: 1, key: 'p1', value: { n: 10, p: 1, s: 5, t: 'a' } }])
+      const second = await openSse(streamUrl(laggy.baseUrl, singleQuery(name)), { headers: { 'Last-Event-ID': first.at(-1)!.id! } })
+      const [next] = rowsOf(await readNextEvents(second, 1))
+      second.cut()
+      expect(second.raw()).not.toContain('event: gap')
+      expect(next).toEqual({ n: 10, p: 1, s: 5, t: 'a' })
+    } finally {
+      await laggy.close()
+      await own.close()
+    }
+  })
+
   it('delivers a record at once while the other partitions wait on the server', async () => {
     const name = await topicWith(3, () => 0)
     const patient = await startTarget('node', kafkaEnv(adapter, http.url, { KAFKA_DEFAULT_POLL_TIMEOUT_MS: '20000' }))

@@ -60,6 +60,19 @@ export class KafkaHttpError extends Error {
   }
 }
 
+/**
+ * Twice in a row, a partition answered "out of range" at an offset at or above its log
+ * start, i.e. beyond its log end, while the stream is there (it may have read records up to
+ * it): the topic was recreated, or the broker keeps answering from behind. The stream ends
+ * instead of going back; a reconnect with the last id reports `unknown-position` first.
+ */
+export class KafkaLogRewoundError extends Error {
+  constructor(at: TopicPartition, offset: number, start: number) {
+    super(`Kafka partition ${at.topic}/${at.partition} ends below offset ${offset}, where this stream is (log start ${start}): the topic was recreated or the broker answers from behind`)
+    this.name = 'KafkaLogRewoundError'
+  }
+}
+
 /** Kafka's legal topic names; anything else could also change the meaning of a URL path. */
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/
 

@@ -1,5 +1,5 @@
 import type { ProviderItem, StartPosition } from '../provider'
-import type { KafkaLog, KafkaRecord, TopicPartition } from './kafka-log'
+import { KafkaLogRewoundError, type KafkaLog, type KafkaRecord, type TopicPartition } from './kafka-log'
 import { decodePosition, encodeGroup } from './position'
 
 export interface KafkaStreamOptions {
@@ -24,6 +24,8 @@ interface Partition extends TopicPartition {
   fetching: boolean
   /** No fetch before this time: an empty answer that came back early must not become a busy loop. */
   notBefore: number
+  /** The offset a fetch last found beyond the log end, not yet confirmed by a second fetch. */
+  beyondEnd: number | undefined
 }
 
 /** Records taken from one partition before the next partition gets its turn. */
@@ -137,7 +139,8 @@ export class KafkaStream {
     const lostStarts = lost.length > 0 ? await this.log.offsets(lost, 'start', signal, lost.map((p) => p.next)) : []
     // Beyond the log end (next >= start yet out of range) means the log was recreated, like a vector that does not fit.
     const recreated = !this.topics.every((_, topicIndex) => fits(topicIndex)) || lost.some((p, i) => p.next >= lostStarts[i]!)
-    lost.forEach((partition, i) => this.advance(partition, lostStarts[i]!))
+    // Before any event, the one place a partition may go back: the gap names the client's cursor, nothing is sent twice on this connection.
+    lost.forEach((partition, i) => this.advance(partition, lostStarts[i]!, { backwards: true }))
     if (recreated || lost.length > 0) {
       this.pendingGaps.push({ type: 'gap', requested: start.position, resumedFrom: this.position(), reason: recreated ? 'unknown-position' : 'retention' })
     }
@@ -149,7 +152,7 @@ export class KafkaStream {
   }
 
   private add(at: TopicPartition & { topicIndex: number }, next: number): Partition {
-    const partition: Partition = { ...at, next, records: [], taken: 0, fetching: false, notBefore: 0 }
+    const partition: Partition = { ...at, next, records: [], taken: 0, fetching: false, notBefore: 0, beyondEnd: undefined }
     this.byTopic[at.topicIndex]!.push(partition)
     this.partitions = this.byTopic.flat()
     this.groups[at.topicIndex] = encodeGroup(this.byTopic[at.topicIndex]!.map((p) => p.next))
@@ -160,7 +163,14 @@ export class KafkaStream {
     return this.groups.join('~')
   }
 
-  private advance(partition: Partition, next: number): void {
+  /**
+   * A partition's next offset only ever moves forward within a stream: every event's
+   * cursor promises that nothing up to it is sent again on this connection.
+   */
+  private advance(partition: Partition, next: number, allow: { backwards?: boolean } = {}): void {
+    if (next < partition.next && !allow.backwards) {
+      throw new Error(`Kafka stream bug: ${partition.topic}/${partition.partition} would move back from offset ${partition.next} to ${next}`)
+    }
     partition.next = next
     this.groups[partition.topicIndex] = encodeGroup(this.byTopic[partition.topicIndex]!.map((p) => p.next))
   }
@@ -188,10 +198,12 @@ export class KafkaStream {
     this.log
       .fetch(partition, offset, waitMs, signal)
       .then(async (result) => {
-        if ('outOfRange' in result) return this.resume(partition, offset, signal)
-        partition.records = result.records
+        if ('outOfRange' in result) return this.resume(partition, offset, startedAt + waitMs, signal)
+        partition.beyondEnd = undefined
+        // Only records the stream has not yet passed: an answer never takes a partition back.
+        partition.records = partition.next === offset ? result.records : result.records.filter((record) => record.offset >= partition.next)
         partition.taken = 0
-        if (result.records.length === 0) partition.notBefore = startedAt + waitMs
+        if (partition.records.length === 0) partition.notBefore = startedAt + waitMs
       })
       .catch((error: unknown) => {
         this.failure ??= { error }
@@ -203,17 +215,32 @@ export class KafkaStream {
       })
   }
 
-  /** The offset is gone (retention) or was never there (log recreated): report a gap, go on at the log start. */
-  private async resume(partition: Partition, offset: number, signal: AbortSignal): Promise<void> {
+  /**
+   * The offset is out of range. Below the log start it was deleted by retention: report a
+   * gap, go on at the log start (forward). At or above the log start it lies beyond the log
+   * end, which this stream may well have read up to: a log end that lags what was already
+   * fetched (a broker answering from a replica or failover behind the one that served the
+   * records, or Upstash's empty-answer check racing the fetch) or a recreated topic. Going
+   * back to the log start would send records again that this connection already delivered,
+   * so the answer is only believed when the next fetch, a poll later, says the same; then
+   * the stream ends (UPSTREAM_UNAVAILABLE), and the client's reconnect with its last id
+   * reports the position as `unknown-position` before any event, where going back is no repeat.
+   */
+  private async resume(partition: Partition, offset: number, notBefore: number, signal: AbortSignal): Promise<void> {
     const [start] = await this.log.offsets([partition], 'start', signal, [offset])
-    const requested = this.position()
-    this.advance(partition, start!)
-    this.pendingGaps.push({
-      type: 'gap',
-      requested,
-      resumedFrom: this.position(),
-      reason: offset < start! ? 'retention' : 'unknown-position',
-    })
+    if (offset < start!) {
+      partition.beyondEnd = undefined
+      const requested = this.position()
+      this.advance(partition, start!)
+      this.pendingGaps.push({ type: 'gap', requested, resumedFrom: this.position(), reason: 'retention' })
+      return
+    }
+    if (partition.beyondEnd !== offset) {
+      partition.beyondEnd = offset
+      partition.notBefore = notBefore
+      return
+    }
+    throw new KafkaLogRewoundError(partition, offset, start!)
   }
 
   private checkMetadataWhenDue(signal: AbortSignal): void {
@@ -251,6 +278,7 @@ export class KafkaStream {
         const end = Math.min(partition.records.length, partition.taken + QUANTUM, partition.taken + this.batchSize - batch.length)
         for (; partition.taken < end; partition.taken++) {
           const record = partition.records[partition.taken]!
+          if (record.offset < partition.next) continue
           this.advance(partition, record.offset + 1)
           batch.push(
             record.value === null

@@ -1,5 +1,5 @@
 import type { KafkaBackend } from './kafka-backend'
-import { basicAuthMatches, serveJson, type JsonReply, type RunningHttpServer } from './json-http-server'
+import { basicAuthMatches, serveJson, type JsonReply, type JsonRequest, type RunningHttpServer } from './json-http-server'
 
 /**
  * The read side of the Redpanda HTTP Proxy (pandaproxy), translated onto the real
@@ -23,6 +23,18 @@ export interface ProxyOptions {
   port?: number
   username?: string
   password?: string
+  /**
+   * Runs before each request is translated: it may delay it (resolve later) or answer
+   * it instead (resolve a reply), so a test can force a slow or failed request.
+   */
+  intercept?: (request: JsonRequest) => Promise<JsonReply | undefined>
+}
+
+/** `handle`, preceded by the options' intercept when there is one. */
+export function intercepted(options: ProxyOptions, handle: (request: JsonRequest) => Promise<JsonReply>): (request: JsonRequest) => Promise<JsonReply> {
+  const intercept = options.intercept
+  if (intercept === undefined) return handle
+  return async (request) => (await intercept(request)) ?? handle(request)
 }
 
 const RECORDS = /^\/topics\/([^/]+)\/partitions\/([^/]+)\/records$/
@@ -30,7 +42,7 @@ const BINARY = 'application/vnd.kafka.binary.v2+json'
 const JSON_EMBEDDED = 'application/vnd.kafka.json.v2+json'
 
 export function startRedpandaProxy(backend: KafkaBackend, options: ProxyOptions = {}): Promise<RunningHttpServer> {
-  return serveJson(async (request) => {
+  return serveJson(intercepted(options, async (request) => {
     if (!basicAuthMatches(request.headers, options.username, options.password)) return error(401, 40101, 'Unauthorized')
     if (request.method !== 'GET') return error(405, 405, 'Method Not Allowed')
     if (request.path === '/topics') return { status: 200, body: [...(await backend.topics()).keys()], contentType: 'application/vnd.kafka.v2+json' }
@@ -58,7 +70,7 @@ export function startRedpandaProxy(backend: KafkaBackend, options: ProxyOptions 
     } catch {
       return error(500, 50002, 'Unable to serialize value')
     }
-  }, options.port)
+  }), options.port)
 }
 
 function error(status: number, code: number, message: string): JsonReply {

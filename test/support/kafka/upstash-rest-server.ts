@@ -1,6 +1,6 @@
 import type { KafkaBackend } from './kafka-backend'
 import { basicAuthMatches, serveJson, type JsonReply, type RunningHttpServer } from './json-http-server'
-import type { ProxyOptions } from './redpanda-proxy-server'
+import { intercepted, type ProxyOptions } from './redpanda-proxy-server'
 
 /**
  * The read side of the Upstash Kafka REST API, translated onto the real test
@@ -26,7 +26,7 @@ interface TopicPartitionOffset {
 const OFFSETS = /^\/offsets\/([^/]+)$/
 
 export function startUpstashRest(backend: KafkaBackend, options: ProxyOptions = {}): Promise<RunningHttpServer> {
-  return serveJson(async (request) => {
+  return serveJson(intercepted(options, async (request) => {
     if (!basicAuthMatches(request.headers, options.username, options.password)) return error(401, 'Unauthorized')
     if (request.method === 'GET' && request.path === '/topics') return { status: 200, body: Object.fromEntries(await backend.topics()) }
     if (request.method !== 'GET' && request.method !== 'POST') return error(405, 'Method not allowed')
@@ -40,7 +40,7 @@ export function startUpstashRest(backend: KafkaBackend, options: ProxyOptions = 
     if (offsets) return partitionOffsets(backend, decodeURIComponent(offsets[1]!), body)
     if (request.path === '/fetch') return fetchMessages(backend, body)
     return error(404, 'Not found')
-  }, options.port)
+  }), options.port)
 }
 
 async function partitionOffsets(backend: KafkaBackend, at: string, body: unknown): Promise<JsonReply> {
