@@ -12,9 +12,10 @@ import { launchChromium } from '../support/browser'
 import { startChaosProxy, type ChaosProxy } from '../support/chaos-proxy'
 import { eventSourcePage } from '../support/eventsource-page'
 import { graphqlSseClientScript, graphqlSseSubscribe } from '../support/graphql-sse-page'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { eventsQuery, testSchema } from '../support/schemas'
 import { startTarget, type Target, type TargetName } from '../support/targets'
+import { uniqueName } from '../support/random'
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 const events = (numbers: number[]) => numbers.map((n) => ({ n }))

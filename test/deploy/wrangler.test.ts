@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { connectJetStream, uniqueName } from '../support/jetstream'
+import { connectJetStream } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
 import { runWrangler, startWranglerDev } from '../support/wrangler'
+import { uniqueName } from '../support/random'
 
 /** Workers Free plan's limit for a Worker's compressed size. */
 const FREE_PLAN_GZIP_BYTES = 3 * 1024 * 1024

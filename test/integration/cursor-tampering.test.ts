@@ -3,10 +3,11 @@
  * cursor is refused, and rotating CURSOR_KEYS keeps old cursors valid while the old key is listed.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
 import { startTarget, type Target } from '../support/targets'
+import { uniqueName } from '../support/random'
 
 const OLD = 'old:old-cursor-key-0123456789'
 const NEW = 'new:new-cursor-key-0123456789'

@@ -2,10 +2,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RetentionPolicy } from '@nats-io/jetstream'
 import { freePort } from '../support/ports'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
 import { startTarget, type Target } from '../support/targets'
+import { uniqueName } from '../support/random'
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { uniqueName } from '../support/jetstream'
 import { connectKafkaAdmin, type KafkaAdmin } from '../support/kafka/kafka-admin'
-import { kafkaEnv, pairQuery, seededRandom, startKafkaHttp, type Adapter, type KafkaHttp } from '../support/kafka/kafka-fixtures'
+import { kafkaEnv, pairQuery, startKafkaHttp, type Adapter, type KafkaHttp } from '../support/kafka/kafka-fixtures'
 import { streamUrl } from '../support/schemas'
 import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
 import { startTarget, type Target, type TargetName } from '../support/targets'
+import { seededRandom, uniqueName } from '../support/random'
 
 interface Row {
   n: number

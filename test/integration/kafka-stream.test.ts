@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServerFromEnv } from '../../src/setup'
-import { uniqueName } from '../support/jetstream'
 import { connectKafkaAdmin, type KafkaAdmin } from '../support/kafka/kafka-admin'
 import type { JsonRequest } from '../support/kafka/json-http-server'
 import { kafkaEnv, pairQuery, singleQuery, startKafkaHttp, type Adapter, type KafkaHttp } from '../support/kafka/kafka-fixtures'
@@ -8,6 +7,7 @@ import { freePort } from '../support/ports'
 import { streamUrl } from '../support/schemas'
 import { openSse, readNextEvents, type SseConnection, type SseEvent } from '../support/sse-client'
 import { startTarget, type Target } from '../support/targets'
+import { uniqueName } from '../support/random'
 
 interface Row {
   n: number

@@ -5,9 +5,10 @@
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { connectionPerStream, createApp, JetStreamProvider, loadEdfsSchema, providerKey, type AppOptions } from '../../src/index'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
+import { uniqueName } from '../support/random'
 
 const numbers = (events: { data: string }[]) => events.map((e) => JSON.parse(e.data).data.events.n as number)
 

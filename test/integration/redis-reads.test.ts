@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { ProviderItem, ResolvedRoute, StartPosition } from '../../src/providers/provider'
 import { RedisStreamsProvider, type RedisStreamsOptions } from '../../src/providers/redis-streams'
 import { nodeUpstashClient } from '../../src/providers/upstash-node'
-import { RedisAdmin, streamKey, uniqueStream } from '../support/redis'
+import { RedisAdmin, streamKey } from '../support/redis'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
+import { uniqueName } from '../support/random'
 
 describe('Redis Streams reads', () => {
   let admin: RedisAdmin
@@ -49,7 +50,7 @@ describe('Redis Streams reads', () => {
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
   it('reports a gap when the log is trimmed past unread entries while the client is slow', async () => {
-    const key = streamKey(uniqueStream('slow'), 'a')
+    const key = streamKey(uniqueName('slow'), 'a')
     const ids = await admin.add(key, range(1, 100).map((n) => ({ n })))
     const stream = open([key], { from: 'earliest' }, { pageSize: 10 })
     expect(numbers(await stream.next())).toEqual(range(1, 10))
@@ -61,7 +62,7 @@ describe('Redis Streams reads', () => {
   })
 
   it('reports no gap when the trim provably took only entries the client has', async () => {
-    const key = streamKey(uniqueStream('trimmed-read'), 'a')
+    const key = streamKey(uniqueName('trimmed-read'), 'a')
     // Explicit ids: entry 11 is 5-11, the immediate successor of 5-10, so nothing can lie between them.
     for (const n of range(1, 30)) await admin.addFields(key, ['data', JSON.stringify({ n })], `5-${n}`)
     const stream = open([key], { from: 'earliest' }, { pageSize: 10 })
@@ -72,7 +73,7 @@ describe('Redis Streams reads', () => {
   })
 
   it('reports a gap when its last entry was trimmed and it cannot tell what went with it', async () => {
-    const key = streamKey(uniqueStream('ambiguous'), 'a')
+    const key = streamKey(uniqueName('ambiguous'), 'a')
     for (const n of range(1, 30)) await admin.addFields(key, ['data', JSON.stringify({ n })], `${n}-0`)
     const stream = open([key], { from: 'earliest' }, { pageSize: 10 })
     expect(numbers(await stream.next())).toEqual(range(1, 10))
@@ -84,7 +85,7 @@ describe('Redis Streams reads', () => {
   })
 
   it('tracks each key of a vector position through a trim of one of them', async () => {
-    const name = uniqueStream('vector')
+    const name = uniqueName('vector')
     const [a, b] = [streamKey(name, 'a'), streamKey(name, 'b')]
     for (const n of range(1, 20)) await admin.addFields(a, ['data', JSON.stringify({ n })], `1-${n}`)
     for (const n of range(1, 20)) await admin.addFields(b, ['data', JSON.stringify({ n: 100 + n })], `2-${n}`)
@@ -105,7 +106,7 @@ describe('Redis Streams reads', () => {
   })
 
   it('serves a quiet key alongside a busy one: a page is per key', async () => {
-    const name = uniqueStream('fair')
+    const name = uniqueName('fair')
     const [busy, quiet] = [streamKey(name, 'a'), streamKey(name, 'b')]
     for (const n of range(1, 30)) await admin.addFields(busy, ['data', JSON.stringify({ n })], `1-${n}`)
     await admin.addFields(quiet, ['data', JSON.stringify({ n: 100 })], '2-1')
@@ -117,7 +118,7 @@ describe('Redis Streams reads', () => {
   })
 
   it('waits for live entries with one blocking read at a time, and wakes on the first one', async () => {
-    const key = streamKey(uniqueStream('idle'), 'a')
+    const key = streamKey(uniqueName('idle'), 'a')
     await admin.add(key, [{ n: 0 }])
     const blockMs = 200
     const before = rest.commands.length
@@ -143,7 +144,7 @@ describe('Redis Streams reads', () => {
   })
 
   it('ends and releases its blocked request when aborted', async () => {
-    const key = streamKey(uniqueStream('abort'), 'a')
+    const key = streamKey(uniqueName('abort'), 'a')
     const before = rest.commands.length
     const stream = open([key], { from: 'earliest' })
     const pending = stream.next().catch((error: Error) => error.message)

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { pairQuery, RedisAdmin, redisEnv, seededRandom, streamKey, uniqueStream } from '../support/redis'
+import { pairQuery, RedisAdmin, redisEnv, streamKey } from '../support/redis'
 import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
 import { startTarget, type Target, type TargetName } from '../support/targets'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
 import { streamUrl } from '../support/schemas'
+import { seededRandom, uniqueName } from '../support/random'
 
 interface Received {
   n: number
@@ -31,7 +32,7 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams resume on %s', (ta
   it('delivers 2,000 entries of two keys exactly once, in per-key order, across random cuts', async () => {
     const seed = 20_251_127 + (targetName === 'node' ? 0 : 1)
     const random = seededRandom(seed)
-    const stream = uniqueStream('resume')
+    const stream = uniqueName('resume')
     // Entries alternate between the keys at random, so the merge sees every interleaving.
     for (let n = 1; n <= 2000; ) {
       const side = random() < 0.5 ? 'a' : 'b'

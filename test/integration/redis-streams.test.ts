@@ -6,11 +6,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServerFromEnv } from '../../src/setup'
 import { nodeUpstashClient } from '../../src/providers/upstash-node'
-import { pairQuery, RedisAdmin, redisEnv, redisSchema, singleQuery, streamKey, uniqueStream } from '../support/redis'
+import { pairQuery, RedisAdmin, redisEnv, redisSchema, singleQuery, streamKey } from '../support/redis'
 import { streamUrl } from '../support/schemas'
 import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
 import { startTarget, type Target, type TargetName } from '../support/targets'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
+import { uniqueName } from '../support/random'
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 const numbers = (events: SseEvent[]) => events.map((e) => JSON.parse(e.data).data.single.n as number)
@@ -37,7 +38,7 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams on %s', (targetNam
     openSse(streamUrl(target.baseUrl, query, params), lastEventId ? { headers: { 'Last-Event-ID': lastEventId } } : {})
 
   it('reports a retention gap when the stream was trimmed below the client, then goes on from the earliest entry', async () => {
-    const stream = uniqueStream('trim')
+    const stream = uniqueName('trim')
     await admin.add(streamKey(stream, 'a'), range(1, 100).map((n) => ({ n })))
     const first = await open(singleQuery(stream), undefined, { from: 'earliest' })
     const before = await readNextEvents(first, 10)
@@ -61,7 +62,7 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams on %s', (targetNam
   })
 
   it('reports a position beyond a recreated stream as unknown and starts from its earliest entry', async () => {
-    const stream = uniqueStream('recreated')
+    const stream = uniqueName('recreated')
     const key = streamKey(stream, 'a')
     await admin.add(key, [{ n: 1 }, { n: 2 }])
     const first = await open(singleQuery(stream), undefined, { from: 'earliest' })
@@ -79,7 +80,7 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams on %s', (targetNam
   })
 
   it('gives an entry without a JSON data field a per-event error and goes on', async () => {
-    const stream = uniqueStream('malformed')
+    const stream = uniqueName('malformed')
     const key = streamKey(stream, 'a')
     await admin.add(key, [{ n: 1 }])
     await admin.addFields(key, ['payload', '{"n":2}'])
@@ -102,7 +103,7 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams on %s', (targetNam
   })
 
   it('refuses malformed, forged and foreign cursors with 400', async () => {
-    const stream = uniqueStream('cursor')
+    const stream = uniqueName('cursor')
     await admin.add(streamKey(stream, 'a'), [{ n: 1 }])
     await admin.add(streamKey(stream, 'b'), [{ n: 2 }])
     const connection = await open(pairQuery(stream), undefined, { from: 'earliest' })
@@ -124,13 +125,13 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams on %s', (targetNam
       expect((await response.json()).errors[0].extensions.code).toBe('INVALID_CURSOR')
     }
     // The same position on another subscription (another stream argument) is foreign.
-    const foreign = await fetch(streamUrl(target.baseUrl, pairQuery(uniqueStream('other'))), { headers: { 'Last-Event-ID': cursor } })
+    const foreign = await fetch(streamUrl(target.baseUrl, pairQuery(uniqueName('other'))), { headers: { 'Last-Event-ID': cursor } })
     expect(foreign.status).toBe(400)
     expect((await foreign.json()).errors[0].extensions.code).toBe('INVALID_CURSOR')
   })
 
   it('releases the blocked read when the client goes away', async () => {
-    const stream = uniqueStream('release')
+    const stream = uniqueName('release')
     const before = rest.commands.length
     const connection = await open(singleQuery(stream))
     await rest.waitForCommand(isWait, before)
@@ -155,7 +156,7 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams with a wrong token
 
   it('reports UPSTREAM_UNAVAILABLE in the stream and closes it, without the broker error text', async () => {
     for (const params of [{ from: 'earliest' }, {}] as Record<string, string>[]) {
-      const connection = await openSse(streamUrl(target.baseUrl, singleQuery(uniqueStream('denied')), params))
+      const connection = await openSse(streamUrl(target.baseUrl, singleQuery(uniqueName('denied')), params))
       expect(connection.status).toBe(200)
       const error = await connection.next()
       expect(error).toMatchObject({ event: 'error' })

@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServerFromEnv } from '../../src/setup'
 import type { Env } from '../../src/config'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
+import { uniqueName } from '../support/random'
 
 const SECRETS = {
   bearer: 'bearer-7f3a9c-never-logged',

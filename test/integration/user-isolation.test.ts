@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { authSchema, notesQuery } from '../support/auth-schema'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { AUDIENCE, ISSUER, signingKey, signToken, startJwksServer, unsignedToken, type JwksServer, type SigningKey } from '../support/jwks-server'
 import { openSse, type SseConnection } from '../support/sse-client'
 import { startTarget, type Target } from '../support/targets'
+import { uniqueName } from '../support/random'
 
 const alice = uniqueName('alice')
 const bob = uniqueName('bob')

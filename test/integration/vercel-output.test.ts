@@ -11,11 +11,12 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { buildVercelOutput, FUNCTION_DIR } from '../../scripts/vercel-output'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { startProcess } from '../support/processes'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
+import { uniqueName } from '../support/random'
 
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'))
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Env } from '../../src/config'
 import { ResumingEventSource } from '../support/faults/eventsource-client'
 import { startTcpProxy, type TcpProxy } from '../support/faults/tcp-proxy'
-import { connectJetStream, uniqueName, type JetStreamAdmin } from '../support/jetstream'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { connectKafkaAdmin, type KafkaAdmin } from '../support/kafka/kafka-admin'
 import { kafkaEnv, singleQuery as kafkaQuery, startKafkaHttp, type KafkaHttp } from '../support/kafka/kafka-fixtures'
 import { RedisAdmin, redisEnv, singleQuery as redisQuery, streamKey } from '../support/redis'
@@ -18,6 +18,7 @@ import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
 import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
 import { startTarget, type Target, type TargetName } from '../support/targets'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
+import { uniqueName } from '../support/random'
 
 /** One provider behind a fault proxy: where the function reads, and how a test writes. */
 interface SilentCase {

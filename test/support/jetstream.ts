@@ -38,7 +38,3 @@ export async function connectJetStream(wsUrl: string): Promise<JetStreamAdmin> {
   }
 }
 
-/** A name no other test uses, for streams and subjects. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${Math.random().toString(36).slice(2, 10)}`
-}

@@ -1,4 +1,4 @@
-import { ConfigError, envId, type Env } from '../../config'
+import { ConfigError, envId, integer, type Env } from '../../config'
 import type { KafkaLog } from './kafka-log'
 import { KafkaProvider } from './kafka-provider'
 import { RedpandaProxyLog } from './redpanda-proxy'
@@ -40,9 +40,9 @@ export function kafkaSettings(env: Env, providerId: string): KafkaSettings {
     url,
     adapter,
     ...(username === undefined ? {} : { username, password: password ?? '' }),
-    pollTimeoutMs: wholeNumber(env, `${prefix}POLL_TIMEOUT_MS`, 5000, 100, 60_000),
-    maxBytes: wholeNumber(env, `${prefix}MAX_BYTES`, 1_048_576, 1024, 67_108_864),
-    requestTimeoutMs: wholeNumber(env, `${prefix}REQUEST_TIMEOUT_MS`, 10_000, 100, 120_000),
+    pollTimeoutMs: integer(env, `${prefix}POLL_TIMEOUT_MS`, 5000, 100, 60_000),
+    maxBytes: integer(env, `${prefix}MAX_BYTES`, 1_048_576, 1024, 67_108_864),
+    requestTimeoutMs: integer(env, `${prefix}REQUEST_TIMEOUT_MS`, 10_000, 100, 120_000),
   }
 }
 
@@ -52,12 +52,3 @@ export function createKafkaProvider(env: Env, providerId: string): KafkaProvider
   return new KafkaProvider(log, { pollTimeoutMs: settings.pollTimeoutMs })
 }
 
-function wholeNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`)
-  }
-  return value
-}

@@ -1,7 +1,7 @@
-import { seededRandom } from '../redis'
 import { countDeliveries, type Delivery, type DeliveryCount } from './delivery-count'
 import { feedUrl, type FaultKind, type Feed } from './feed'
 import { ResumingEventSource, type EventSourceStats } from './eventsource-client'
+import { seededRandom } from '../random'
 
 export interface DeliveryRunOptions {
   feed: Feed

@@ -44,14 +44,3 @@ export function kafkaEnv(adapter: Adapter, url: string, extra: Env = {}): Env {
   return { SCHEMA: kafkaSchema, KAFKA_DEFAULT_URL: url, KAFKA_DEFAULT_ADAPTER: adapter, ...extra }
 }
 
-/** A deterministic random sequence (mulberry32), so that a failing run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
