@@ -119,52 +119,7 @@ export class JetStreamProvider implements Provider {
     const consumer = await jetstream(nc).consumers.get(stream, options)
     const mailbox = new Mailbox<ProviderItem>()
     let pull: ConsumerMessages | undefined
-    let fetching = false
     let pullError: unknown
-    let ended = false
-    // A callback delivers a whole WebSocket frame of messages in one turn, so they
-    // leave as one batch. fetch() honours it as consume() does; its type omits it.
-    const callback: ConsumeCallback = {
-      callback: (m: JsMsg) => {
-        if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
-          mailbox.push({ type: 'event', position: String(m.seq), text: m.string() })
-        }
-      },
-    }
-    /**
-     * The backpressure: a new pull goes out only once the previous one is delivered and
-     * the mailbox is empty, so at most one pull's messages wait here (beside the batch the
-     * client is being written). It goes out as soon as that holds, at the take or at the
-     * pull's end, so its round trip overlaps the writing of the batch before it.
-     */
-    const pullNext = () => {
-      if (pull !== undefined || fetching || mailbox.size > 0 || ended || signal.aborted) return
-      fetching = true
-      consumer.fetch({ max_messages: this.batchSize, expires: this.pullExpiresMs, ...callback }).then(
-        (current) => {
-          fetching = false
-          pull = current
-          // Ended while this pull was being set up: nobody reads it any more.
-          if (ended || signal.aborted) current.stop()
-          current.closed().then(
-            () => {
-              if (pull === current) pull = undefined
-              pullNext()
-              mailbox.notify()
-            },
-            (error: unknown) => {
-              pullError = error
-              mailbox.notify()
-            },
-          )
-        },
-        (error: unknown) => {
-          fetching = false
-          pullError = error
-          mailbox.notify()
-        },
-      )
-    }
     const onAbort = () => {
       pull?.stop()
       mailbox.notify()
@@ -176,16 +131,38 @@ export class JetStreamProvider implements Provider {
         if (lost.aborted) throw lost.reason
         if (pullError !== undefined) throw pullError
         if (mailbox.size > 0) {
-          const batch = mailbox.takeAll()
-          pullNext()
-          yield batch
+          yield mailbox.takeAll()
           continue
         }
-        pullNext()
+        // A new pull only once the previous one is delivered and taken: this is the backpressure.
+        if (pull === undefined) {
+          // A callback delivers a whole WebSocket frame of messages in one turn, so they
+          // leave as one batch. fetch() honours it as consume() does; its type omits it.
+          const callback: ConsumeCallback = {
+            callback: (m: JsMsg) => {
+              if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
+                mailbox.push({ type: 'event', position: String(m.seq), text: m.string() })
+              }
+            },
+          }
+          const current = await consumer.fetch({ max_messages: this.batchSize, expires: this.pullExpiresMs, ...callback })
+          pull = current
+          current.closed().then(
+            () => {
+              if (pull === current) pull = undefined
+              mailbox.notify()
+            },
+            (error: unknown) => {
+              pullError = error
+              mailbox.notify()
+            },
+          )
+          if (signal.aborted) current.stop()
+          continue
+        }
         await mailbox.wait()
       }
     } finally {
-      ended = true
       signal.removeEventListener('abort', onAbort)
       lost.removeEventListener('abort', onAbort)
       pull?.stop()
