@@ -22,7 +22,11 @@ export interface BackpressureResult extends DeliveryCount {
   publishedBytes: number
   capBytes: number
   baselineRetainedBytes: number
-  /** The most the retained memory grew above the baseline while the client read nothing. */
+  peakRetainedBytes: number
+  /**
+   * The most the retained memory rose while the client read nothing, above the lowest
+   * it was (the baseline may still hold what an earlier scenario left for the GC).
+   */
   peakGrowthBytes: number
   peakRssBytes: number
   samples: number
@@ -87,7 +91,8 @@ export async function runBackpressure(options: BackpressureOptions): Promise<Bac
     publishedBytes,
     capBytes: options.capBytes,
     baselineRetainedBytes: baseline.retained,
-    peakGrowthBytes: Math.max(0, peakRetained - baseline.retained),
+    peakRetainedBytes: peakRetained,
+    peakGrowthBytes: Math.max(0, peakRetained - Math.min(baseline.retained, sampler.lowest)),
     peakRssBytes: fn.peakRss(),
     samples: sampler.count,
     ...countDeliveries(log, received),

@@ -2,11 +2,12 @@ import type { NodeProcess } from './node-process'
 
 /**
  * Asks the function for its retained memory (after GC), one question after the
- * other, as long as it runs, and keeps the peak. A measurement loop, not a wait.
+ * other, as long as it runs, and keeps the peak and the lowest. A measurement loop, not a wait.
  */
 export class MemorySampler {
   count = 0
   peak = 0
+  lowest = Infinity
   private running = true
   private readonly loop: Promise<void>
   private waiters: { after: number; resolve: () => void }[] = []
@@ -31,6 +32,7 @@ export class MemorySampler {
     while (this.running) {
       const { retained } = await this.fn.memory()
       this.peak = Math.max(this.peak, retained)
+      this.lowest = Math.min(this.lowest, retained)
       this.count++
       for (const waiter of this.waiters.filter((w) => w.after <= this.count)) waiter.resolve()
       this.waiters = this.waiters.filter((w) => w.after > this.count)
