@@ -6,6 +6,7 @@ import {
   type ConsumeCallback,
   type Consumer,
   type ConsumerMessages,
+  type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
   type OrderedConsumerOptions,
@@ -75,7 +76,7 @@ export class JetStreamProvider implements Provider {
     const status = nc.status() as QueuedIterator<Status>
     void connectionFailure(status).then((error) => lost.abort(error))
     try {
-      const jsm = await jetstreamManager(nc)
+      const { jsm, js } = await clientsOf(nc)
       const stream = route.streamName ?? (await findStream(jsm, route.names))
       if (stream === undefined) {
         if (this.requireHistory) {
@@ -85,7 +86,7 @@ export class JetStreamProvider implements Provider {
         this.log('warn', 'stream.no_history', { subjects: route.names, delivery: 'at-most-once' })
         yield* this.readCore(nc, route.names, signal, lost.signal)
       } else {
-        yield* this.readStream(nc, jsm, stream, route.names, start, signal, lost.signal)
+        yield* this.readStream(nc, jsm, js, stream, route.names, start, signal, lost.signal)
       }
     } finally {
       status.stop()
@@ -98,6 +99,7 @@ export class JetStreamProvider implements Provider {
   private async *readStream(
     nc: NatsConnection,
     jsm: JetStreamManager,
+    js: JetStreamClient,
     stream: string,
     subjects: string[],
     start: StartPosition,
@@ -116,7 +118,7 @@ export class JetStreamProvider implements Provider {
     }
     if (plan.deliver === 'from' && plan.gap) yield [plan.gap]
 
-    const consumer = await jetstream(nc).consumers.get(stream, options)
+    const consumer = await js.consumers.get(stream, options)
     const mailbox = new Mailbox<ProviderItem>()
     let pull: ConsumerMessages | undefined
     let pullError: unknown
@@ -198,6 +200,24 @@ export class JetStreamProvider implements Provider {
       for (const subscription of subscriptions) subscription.unsubscribe()
     }
   }
+}
+
+const clientsByConnection = new WeakMap<NatsConnection, Promise<{ jsm: JetStreamManager; js: JetStreamClient }>>()
+
+/**
+ * The JetStream clients of a connection, made once for all the streams on it (a shared
+ * connection has many): they hold no per-stream state, and making the manager costs a
+ * request to the server.
+ */
+function clientsOf(nc: NatsConnection): Promise<{ jsm: JetStreamManager; js: JetStreamClient }> {
+  let clients = clientsByConnection.get(nc)
+  if (!clients) {
+    clients = jetstreamManager(nc).then((jsm) => ({ jsm, js: jetstream(nc) }))
+    clientsByConnection.set(nc, clients)
+    // A failed check is not kept: the next stream on this connection asks again.
+    clients.catch(() => clientsByConnection.delete(nc))
+  }
+  return clients
 }
 
 /** The one stream that captures all the subjects, or undefined when none does. */
