@@ -36,7 +36,8 @@ export interface LatencyFigure {
 
 export interface LiveFigures {
   latency: Record<string, LatencyFigure>
-  memory: { bytesPerStream: number; points: { streams: number; rssBytes: number }[] }
+  /** Slopes over the points: RSS (the goal's figure) and, within it, the JS heap in use. */
+  memory: { bytesPerStream: number; heapBytesPerStream: number; points: { streams: number; rssBytes: number; heapBytes: number }[] }
   /** How long opening the streams up to each count took, until each had received an event. */
   openMs: Record<string, number>
 }
@@ -78,9 +79,11 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
     throw new Error(`not all of ${readers.length} streams received events`)
   }
 
-  const figures: LiveFigures = { latency: {}, memory: { bytesPerStream: 0, points: [] }, openMs: {} }
+  const figures: LiveFigures = { latency: {}, memory: { bytesPerStream: 0, heapBytesPerStream: 0, points: [] }, openMs: {} }
   try {
-    for (const count of [...new Set([...options.latencyAt, ...options.memoryAt])].sort((a, b) => a - b)) {
+    const counts = [...new Set([...options.latencyAt, ...options.memoryAt])].sort((a, b) => a - b)
+    const last = counts.at(-1)!
+    for (const count of counts) {
       const started = performance.now()
       while (readers.length < count) {
         const batch = Math.min(OPEN_CONCURRENCY, count - readers.length)
@@ -94,19 +97,26 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
       }
       await settle()
       figures.openMs[count] = round(performance.now() - started)
+      // No latency rounds between two memory samples: their traffic grows the heap's young
+      // generation, which the slope would count as the streams' own memory.
+      if (options.latencyAt.includes(count) && count !== last) figures.latency[count] = await measureLatency()
       if (options.memoryAt.includes(count)) {
         await sleep(500)
-        figures.memory.points.push({ streams: count, rssBytes: await server.rss() })
+        const { rss, heapUsed } = await server.memory()
+        figures.memory.points.push({ streams: count, rssBytes: rss, heapBytes: heapUsed })
       }
-      if (options.latencyAt.includes(count)) figures.latency[count] = await measureLatency()
+      if (options.latencyAt.includes(count) && count === last) figures.latency[count] = await measureLatency()
     }
   } finally {
     for (const reader of readers) reader.close()
     await server.close()
     await nats.stop()
   }
-  const points = figures.memory.points.map((point) => ({ x: point.streams, y: point.rssBytes }))
-  figures.memory.bytesPerStream = points.length > 1 ? round(slope(points)) : 0
+  const { points } = figures.memory
+  if (points.length > 1) {
+    figures.memory.bytesPerStream = round(slope(points.map((point) => ({ x: point.streams, y: point.rssBytes }))))
+    figures.memory.heapBytesPerStream = round(slope(points.map((point) => ({ x: point.streams, y: point.heapBytes }))))
+  }
   return figures
 
   async function measureLatency(): Promise<LatencyFigure> {

@@ -13,6 +13,8 @@ export interface RateSeries {
   /** Events per second: the median of `runs`. */
   median: number
   runs: number[]
+  /** This benchmark process's CPU time per event (user + system, microseconds, median): the client's cost. */
+  clientCpuMicrosPerEvent: number
 }
 
 export interface TargetReplay extends RateSeries {
@@ -82,21 +84,31 @@ export async function benchReplay(startBroker: (total: number) => Promise<Replay
     for (const side of sides) await side.read()
     const rates = sides.map(() => [] as number[])
     const cpu = sides.map(() => [] as number[])
+    const clientCpu = sides.map(() => [] as number[])
     for (let r = 0; r < rounds; r++) {
       // The order rotates each round, so a slow spell of the machine does not always hit the same side.
       for (let i = 0; i < sides.length; i++) {
         const which = (i + r) % sides.length
         const started = performance.now()
+        const clientBefore = process.cpuUsage()
         const cpuMicros = await sides[which]!.read()
         rates[which]!.push(round(total / ((performance.now() - started) / 1000)))
+        const client = process.cpuUsage(clientBefore)
+        clientCpu[which]!.push((client.user + client.system) / total)
         if (cpuMicros !== undefined) cpu[which]!.push(round(cpuMicros / total, 2))
       }
     }
-    const raw = { median: round(median(rates[0]!)), runs: rates[0]! }
+    const clientCpuMicrosPerEvent = (i: number) => round(median(clientCpu[i]!), 2)
+    const raw = { median: round(median(rates[0]!)), runs: rates[0]!, clientCpuMicrosPerEvent: clientCpuMicrosPerEvent(0) }
     const targets: Record<string, TargetReplay> = {}
     sides.slice(1).forEach((side, i) => {
       const series = rates[i + 1]!
-      const target: TargetReplay = { median: round(median(series)), runs: series, ratio: round(median(series) / raw.median, 2) }
+      const target: TargetReplay = {
+        median: round(median(series)),
+        runs: series,
+        ratio: round(median(series) / raw.median, 2),
+        clientCpuMicrosPerEvent: clientCpuMicrosPerEvent(i + 1),
+      }
       if (cpu[i + 1]!.length > 0) target.cpuMicrosPerEvent = { median: round(median(cpu[i + 1]!), 2), runs: cpu[i + 1]! }
       targets[side.name] = target
     })

@@ -10,8 +10,8 @@ import { stopChild } from '../../test/support/processes'
  */
 export interface NodeServer {
   baseUrl: string
-  /** Resident set size after a full garbage collection, in bytes. */
-  rss(): Promise<number>
+  /** Resident set size and JS heap in use after a full garbage collection, in bytes. */
+  memory(): Promise<{ rss: number; heapUsed: number }>
   /** CPU time the server used so far (user + system), in microseconds. */
   cpuMicros(): Promise<number>
   close(): Promise<void>
@@ -52,8 +52,8 @@ export function startNodeServer(env: Env): Promise<NodeServer> {
       child.removeAllListeners('exit')
       resolve({
         baseUrl: url,
-        rss: () => ask(child, 'rss'),
-        cpuMicros: () => ask(child, 'cpu'),
+        memory: () => ask(child, 'memory'),
+        cpuMicros: async () => (await ask<{ cpu: number }>(child, 'cpu')).cpu,
         close: async () => {
           process.off('exit', killOnExit)
           await stopChild(child)
@@ -63,9 +63,9 @@ export function startNodeServer(env: Env): Promise<NodeServer> {
   })
 }
 
-function ask(child: ChildProcess, probe: 'rss' | 'cpu'): Promise<number> {
+function ask<T>(child: ChildProcess, probe: 'memory' | 'cpu'): Promise<T> {
   return new Promise((resolve) => {
-    child.once('message', (message) => resolve((message as Record<typeof probe, number>)[probe]))
+    child.once('message', (message) => resolve(message as T))
     child.send(probe)
   })
 }
