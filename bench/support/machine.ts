@@ -60,9 +60,12 @@ export function describeVersions(brokerCommands: Record<string, [string, ...stri
   return versions
 }
 
-/** The commit measured, with `+changes` when the working tree differs from it. */
+/** What is measured: the function, the benchmark, the dependencies and the Workers build settings. */
+const MEASURED_PATHS = ['src', 'bench', 'package.json', 'package-lock.json', 'wrangler.toml']
+
+/** The commit measured, with `+changes` when the working tree's measured paths differ from it. */
 export function describeCommit(): string {
   const git = (...args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout.trim()
   const commit = git('rev-parse', '--short', 'HEAD') || 'unknown'
-  return git('status', '--porcelain', '--untracked-files=no') ? `${commit}+changes` : commit
+  return git('status', '--porcelain', '--untracked-files=no', '--', ...MEASURED_PATHS) ? `${commit}+changes` : commit
 }
