@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports'
-import { ensureCommand, startProcess } from './processes'
+import { ensureCommand, startProcess, startRestartable } from './processes'
 
 export interface NatsServer {
   /** ws://127.0.0.1:port, what the function connects to. */
@@ -56,17 +56,9 @@ export async function startNatsServer(binary: string): Promise<NatsServer> {
     ].join('\n'),
   )
   const start = () => startProcess(binary, ['-c', configFile], /Server is ready/)
-  let server = await start()
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     monitorUrl: `http://127.0.0.1:${httpPort}`,
-    async restart() {
-      await server.stop()
-      server = await start()
-    },
-    async stop() {
-      await server.stop()
-      rmSync(dir, { recursive: true, force: true })
-    },
+    ...(await startRestartable(start, dir)),
   }
 }

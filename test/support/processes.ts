@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 
 /** Installs a Debian package when its command is missing (CI machines start bare). */
 export function ensureCommand(command: string, debianPackage: string): void {
@@ -62,4 +63,26 @@ export function stopChild(child: ChildProcess): Promise<void> {
     })
     child.kill('SIGTERM')
   })
+}
+
+export interface RestartableServer {
+  /** A clean stop and start on the same ports and data, as the reliability suite's broker restarts. */
+  restart(): Promise<void>
+  /** Stops the server and removes its data directory. */
+  stop(): Promise<void>
+}
+
+/** Runs `start` now and again on each restart; `dataDir` is removed at the final stop. */
+export async function startRestartable(start: () => Promise<RunningProcess>, dataDir: string): Promise<RestartableServer> {
+  let server = await start()
+  return {
+    async restart() {
+      await server.stop()
+      server = await start()
+    },
+    async stop() {
+      await server.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
 }

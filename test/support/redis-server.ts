@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports'
-import { ensureCommand, startProcess } from './processes'
+import { ensureCommand, startProcess, startRestartable } from './processes'
 
 export interface RedisServer {
   port: number
@@ -23,16 +23,8 @@ export async function startRedisServer(options: { persistent?: boolean } = {}): 
   const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir]
   const start = () => startProcess('redis-server', args, /Ready to accept connections/)
-  let server = await start()
   return {
     port,
-    async restart() {
-      await server.stop()
-      server = await start()
-    },
-    async stop() {
-      await server.stop()
-      rmSync(dir, { recursive: true, force: true })
-    },
+    ...(await startRestartable(start, dir)),
   }
 }

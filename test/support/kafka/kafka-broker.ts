@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../ports'
-import { ensureCommand, startProcess } from '../processes'
+import { ensureCommand, startProcess, startRestartable } from '../processes'
 
 export interface KafkaBroker {
   /** host:port of the PLAINTEXT listener on 127.0.0.1. */
@@ -62,17 +62,9 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', properties], { encoding: 'utf8' })
   if (format.status !== 0) throw new Error(`formatting the Kafka storage failed:\n${format.stdout}${format.stderr}`)
   const start = () => startProcess('java', [...jvm, 'kafka.Kafka', properties], /Kafka Server started/, { timeoutMs: 60_000 })
-  let broker = await start()
   return {
     bootstrap: `127.0.0.1:${port}`,
-    async restart() {
-      await broker.stop()
-      broker = await start()
-    },
-    async stop() {
-      await broker.stop()
-      rmSync(dir, { recursive: true, force: true })
-    },
+    ...(await startRestartable(start, dir)),
   }
 }
 
