@@ -1,19 +1,9 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import {
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumeCallback,
-  type Consumer,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  type OrderedConsumerOptions,
-} from '@nats-io/jetstream'
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { StreamError } from '../errors'
 import { silentLogger, type Logger } from '../log'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+import { addConsumer, ConsumerPuller } from './jetstream-pull'
 import { isSequencePosition, planSequenceStart } from './sequence'
 import { Mailbox } from './mailbox'
 import { subjectMatches } from './subjects'
@@ -76,7 +66,7 @@ export class JetStreamProvider implements Provider {
     const status = nc.status() as QueuedIterator<Status>
     void connectionFailure(status).then((error) => lost.abort(error))
     try {
-      const { jsm, js } = await clientsOf(nc)
+      const jsm = await managerOf(nc)
       const stream = route.streamName ?? (await findStream(jsm, route.names))
       if (stream === undefined) {
         if (this.requireHistory) {
@@ -86,7 +76,7 @@ export class JetStreamProvider implements Provider {
         this.log('warn', 'stream.no_history', { subjects: route.names, delivery: 'at-most-once' })
         yield* this.readCore(nc, route.names, signal, lost.signal)
       } else {
-        yield* this.readStream(nc, jsm, js, stream, route.names, start, signal, lost.signal)
+        yield* this.readStream(nc, jsm, stream, route.names, start, signal, lost.signal)
       }
     } finally {
       status.stop()
@@ -99,7 +89,6 @@ export class JetStreamProvider implements Provider {
   private async *readStream(
     nc: NatsConnection,
     jsm: JetStreamManager,
-    js: JetStreamClient,
     stream: string,
     subjects: string[],
     start: StartPosition,
@@ -110,66 +99,48 @@ export class JetStreamProvider implements Provider {
     const plan = planSequenceStart(start, { first: state.first_seq, last: state.last_seq })
     // Older servers filter one subject per consumer: with several, read the stream and filter here.
     const filterHere = subjects.length > 1 && !supportsManyFilters(nc)
-    const options: Partial<OrderedConsumerOptions> = {
-      filter_subjects: filterHere ? '>' : subjects.length === 1 ? subjects[0]! : subjects,
-      ...(plan.deliver === 'new'
-        ? { deliver_policy: DeliverPolicy.New }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: plan.sequence }),
-    }
     if (plan.deliver === 'from' && plan.gap) yield [plan.gap]
 
-    const consumer = await js.consumers.get(stream, options)
+    const consumer = await addConsumer(jsm, stream, {
+      subjects: filterHere ? [] : subjects,
+      ...(plan.deliver === 'from' ? { sequence: plan.sequence } : {}),
+    })
     const mailbox = new Mailbox<ProviderItem>()
-    let pull: ConsumerMessages | undefined
-    let pullError: unknown
-    const onAbort = () => {
-      pull?.stop()
-      mailbox.notify()
-    }
+    let failure: Error | undefined
+    // Everything one WebSocket frame brings arrives in one turn, so it leaves as one batch.
+    const puller = new ConsumerPuller(nc, stream, consumer, {
+      message: (position, m) => {
+        if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
+          mailbox.push({ type: 'event', position, text: m.string() })
+        }
+      },
+      ended: () => mailbox.notify(),
+      failed: (error) => {
+        failure = error
+        mailbox.notify()
+      },
+    })
+    const onAbort = () => mailbox.notify()
     signal.addEventListener('abort', onAbort, { once: true })
     lost.addEventListener('abort', onAbort, { once: true })
     try {
       while (!signal.aborted) {
         if (lost.aborted) throw lost.reason
-        if (pullError !== undefined) throw pullError
+        if (failure) throw failure
         if (mailbox.size > 0) {
           yield mailbox.takeAll()
           continue
         }
         // A new pull only once the previous one is delivered and taken: this is the backpressure.
-        if (pull === undefined) {
-          // A callback delivers a whole WebSocket frame of messages in one turn, so they
-          // leave as one batch. fetch() honours it as consume() does; its type omits it.
-          const callback: ConsumeCallback = {
-            callback: (m: JsMsg) => {
-              if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
-                mailbox.push({ type: 'event', position: String(m.seq), text: m.string() })
-              }
-            },
-          }
-          const current = await consumer.fetch({ max_messages: this.batchSize, expires: this.pullExpiresMs, ...callback })
-          pull = current
-          current.closed().then(
-            () => {
-              if (pull === current) pull = undefined
-              mailbox.notify()
-            },
-            (error: unknown) => {
-              pullError = error
-              mailbox.notify()
-            },
-          )
-          if (signal.aborted) current.stop()
-          continue
-        }
+        if (!puller.pulling) puller.pull(this.batchSize, this.pullExpiresMs)
         await mailbox.wait()
       }
     } finally {
       signal.removeEventListener('abort', onAbort)
       lost.removeEventListener('abort', onAbort)
-      pull?.stop()
+      puller.stop()
       // On a dead connection the delete would only time out; the server expires the consumer itself.
-      if (!lost.aborted) await deleteConsumer(consumer)
+      if (!lost.aborted) await jsm.consumers.delete(stream, consumer).catch(() => {})
     }
   }
 
@@ -202,22 +173,21 @@ export class JetStreamProvider implements Provider {
   }
 }
 
-const clientsByConnection = new WeakMap<NatsConnection, Promise<{ jsm: JetStreamManager; js: JetStreamClient }>>()
+const managersByConnection = new WeakMap<NatsConnection, Promise<JetStreamManager>>()
 
 /**
- * The JetStream clients of a connection, made once for all the streams on it (a shared
- * connection has many): they hold no per-stream state, and making the manager costs a
- * request to the server.
+ * The JetStream manager of a connection, made once for all the streams on it (a shared
+ * connection has many): it holds no per-stream state, and making it costs a request.
  */
-function clientsOf(nc: NatsConnection): Promise<{ jsm: JetStreamManager; js: JetStreamClient }> {
-  let clients = clientsByConnection.get(nc)
-  if (!clients) {
-    clients = jetstreamManager(nc).then((jsm) => ({ jsm, js: jetstream(nc) }))
-    clientsByConnection.set(nc, clients)
+function managerOf(nc: NatsConnection): Promise<JetStreamManager> {
+  let manager = managersByConnection.get(nc)
+  if (!manager) {
+    manager = jetstreamManager(nc)
+    managersByConnection.set(nc, manager)
     // A failed check is not kept: the next stream on this connection asks again.
-    clients.catch(() => clientsByConnection.delete(nc))
+    manager.catch(() => managersByConnection.delete(nc))
   }
-  return clients
+  return manager
 }
 
 /** The one stream that captures all the subjects, or undefined when none does. */
@@ -240,13 +210,4 @@ async function connectionFailure(statuses: AsyncIterable<Status>): Promise<Error
     if (status.type === 'disconnect' || status.type === 'close') break
   }
   return new Error('the NATS connection closed')
-}
-
-/** Ephemeral consumers would otherwise linger on the server until their inactivity threshold. */
-async function deleteConsumer(consumer: Consumer): Promise<void> {
-  try {
-    await consumer.delete()
-  } catch {
-    // The connection may already be gone; the server then expires the consumer itself.
-  }
 }

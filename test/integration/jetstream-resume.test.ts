@@ -45,6 +45,30 @@ describe.each<TargetName>(['node', 'workerd', 'edge'])('JetStream resume on %s',
     expect(new Set([...before, ...after].map((e) => e.id)).size).toBe(1000)
   })
 
+  it('ends with UPSTREAM_UNAVAILABLE when its consumer is deleted under it; the resume loses nothing', async () => {
+    const stream = uniqueName('deleted')
+    const subject = `t.${stream}.a`
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    await admin.publish(subject, range(1, 5).map((n) => ({ n })))
+    const query = eventsQuery(stream, 'a')
+
+    const first = await openSse(streamUrl(target.baseUrl, query, { from: 'earliest' }))
+    const before = await readNextEvents(first, 5)
+    // The stream now waits on a pull of its consumer; an operator (or a server limit) deletes it.
+    const consumers = await admin.jsm.consumers.list(stream).next()
+    expect(consumers).toHaveLength(1)
+    await admin.jsm.consumers.delete(stream, consumers[0]!.name)
+    const error = await first.next()
+    expect(error?.event).toBe('error')
+    expect(JSON.parse(error!.data).errors[0].extensions.code).toBe('UPSTREAM_UNAVAILABLE')
+    expect(await first.next()).toBeUndefined()
+
+    await admin.publish(subject, range(6, 8).map((n) => ({ n })))
+    const second = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': before.at(-1)!.id! } })
+    expect(numbers(await readNextEvents(second, 3))).toEqual(range(6, 8))
+    second.cut()
+  })
+
   it('releases the broker consumer when the client goes away', async () => {
     const stream = uniqueName('release')
     await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
