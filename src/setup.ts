@@ -6,6 +6,7 @@ import { loadEdfsSchema, SchemaError, type EdfsSchema } from './graphql/schema'
 import { readLimits } from './limits/read-limits'
 import { createLogger, type Logger } from './log'
 import { JetStreamProvider, type NatsConnector } from './providers/jetstream'
+import { LiveFanout } from './providers/live-fanout'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
 import { MemoryBroker, MemoryProvider } from './providers/memory'
 import { connectionPerStream } from './providers/nats-connection'
@@ -23,6 +24,11 @@ export interface Platform {
   upstashClient?: UpstashClientFactory
   /** How streams get NATS connections; one per stream unless the runtime can share one (Node). */
   natsConnector?: (settings: NatsSettings, pingIntervalMs: number) => NatsConnector
+  /**
+   * Streams at the head of a NATS or memory log share one reader per route (see live-fanout.ts).
+   * Only where one process serves many streams: a Workers or Vercel connection serves one request.
+   */
+  shareLiveReads?: boolean
 }
 
 export interface Server {
@@ -47,6 +53,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   const auth = readAuthConfig(env)
   requireAuthForClaims(schema, auth)
   let memoryBroker: MemoryBroker | undefined
+  const shared = (provider: Provider): Provider => (platform.shareLiveReads ? new LiveFanout(provider) : provider)
   const providers = new Map<string, Provider>()
   for (const route of schema.routes.values()) {
     const key = providerKey(route.kind, route.providerId)
@@ -65,9 +72,10 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     }
     if (settings === undefined || settings.url === 'memory:') {
       memoryBroker ??= new MemoryBroker()
-      providers.set(key, new MemoryProvider(memoryBroker))
+      providers.set(key, shared(new MemoryProvider(memoryBroker)))
     } else {
-      providers.set(key, new JetStreamProvider((platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs), { requireHistory: config.requireHistory, log }))
+      const connector = (platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs)
+      providers.set(key, shared(new JetStreamProvider(connector, { requireHistory: config.requireHistory, log })))
     }
   }
   const app = createApp({

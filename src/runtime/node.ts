@@ -20,6 +20,8 @@ try {
     upstashClient: nodeUpstashClient,
     // One long-lived process: its streams share a NATS connection.
     natsConnector: sharedConnection,
+    // Its streams at the head of a route share one reader: one consumer and one decode per event.
+    shareLiveReads: true,
   })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error

@@ -27,8 +27,12 @@ export function startTarget(name: TargetName, env: Env): Promise<Target> {
 }
 
 async function startNode(env: Env): Promise<Target> {
-  // As the Node entry builds it (src/runtime/node.ts): its streams share a NATS connection.
-  const { app } = createServerFromEnv({ LOG_LEVEL: 'silent', ...env }, { upstashClient: nodeUpstashClient, natsConnector: sharedConnection })
+  // As the Node entry builds it (src/runtime/node.ts): its streams share a NATS connection,
+  // and its live streams of one route share one reader.
+  const { app } = createServerFromEnv(
+    { LOG_LEVEL: 'silent', ...env },
+    { upstashClient: nodeUpstashClient, natsConnector: sharedConnection, shareLiveReads: true },
+  )
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })

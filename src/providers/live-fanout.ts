@@ -1,0 +1,239 @@
+import { Mailbox } from './mailbox'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+
+export interface LiveFanoutOptions {
+  /** Items a stream may leave untaken on the shared reader before it moves to a reader of its own. */
+  backlogLimit?: number
+}
+
+/**
+ * One shared reader per route for the streams of one process that are at the head of
+ * the log: one broker consumer and one decode per event, however many streams watch it.
+ * Only for providers whose positions are decimal sequence numbers of one increasing
+ * sequence per route (JetStream, the memory log; see sequence.ts), as they are compared
+ * numerically. Streams that start behind read on their own and join once caught up.
+ */
+export class LiveFanout implements Provider {
+  private readonly hubs = new Map<string, Hub>()
+  /** Streams of each route reading on their own (behind, or detached). */
+  private readonly ownReaders = new Map<string, number>()
+  private readonly backlogLimit: number
+
+  constructor(
+    private readonly inner: Provider,
+    options: LiveFanoutOptions = {},
+  ) {
+    this.backlogLimit = options.backlogLimit ?? 1000
+  }
+
+  isValidPosition(position: string, route: ResolvedRoute): boolean {
+    return this.inner.isValidPosition(position, route)
+  }
+
+  async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+    if (signal.aborted) return
+    const key = routeKey(route)
+    let subscriber = start.from === 'live' ? this.attach(key, route) : undefined
+    let own: OwnReader | undefined
+    let ownStart = start
+    /** Position of the last item this stream has (yielded, or waiting in its mailbox). */
+    let last = start.from === 'after' ? start.position : undefined
+    const onAbort = () => {
+      if (subscriber) this.leave(subscriber)
+      subscriber?.mailbox.notify()
+      own?.controller.abort()
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      while (!signal.aborted) {
+        if (subscriber) {
+          if (subscriber.mailbox.size > 0) {
+            yield subscriber.mailbox.takeAll()
+            continue
+          }
+          if (subscriber.state === 'attached') {
+            await subscriber.mailbox.wait()
+            continue
+          }
+          if (subscriber.state === 'failed') throw subscriber.error
+          if (subscriber.state === 'ended') return
+          // Detached for its backlog, now drained: go on alone from what it has.
+          last = subscriber.last
+          ownStart = last === undefined ? { from: 'live' } : { from: 'after', position: last }
+          subscriber = undefined
+          continue
+        }
+        if (own === undefined) {
+          own = this.openOwn(key, route, ownStart)
+          this.hubFor(key, route)
+        }
+        const result = await own.iterator.next()
+        if (result.done) return
+        for (const item of result.value) last = positionOf(item) ?? last
+        yield result.value
+        // Caught up with the shared reader: what it delivers after `last` is exactly what
+        // comes next. `last` came from the log here, so a position beyond it was already reported.
+        const hub = this.hubFor(key, route)
+        if (hub?.last !== undefined && last !== undefined && Number(last) >= hub.last) {
+          subscriber = this.join(hub, last)
+          const joined = own
+          own = undefined
+          await this.closeOwn(key, joined)
+        }
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      if (subscriber) this.leave(subscriber)
+      if (own) await this.closeOwn(key, own)
+    }
+  }
+
+  private attach(key: string, route: ResolvedRoute): Subscriber {
+    const hub = this.hubs.get(key)
+    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined))
+    const subscriber = new Subscriber(hub, undefined)
+    hub.subscribers.add(subscriber)
+    return subscriber
+  }
+
+  private startHub<T extends Subscriber | undefined>(key: string, route: ResolvedRoute, first: (hub: Hub) => T): T {
+    const hub = new Hub(key)
+    this.hubs.set(key, hub)
+    const subscriber = first(hub)
+    if (subscriber) hub.subscribers.add(subscriber)
+    // Started after the first subscriber is in, so that even a synchronous failure reaches it.
+    void this.run(hub, route)
+    return subscriber
+  }
+
+  private openOwn(key: string, route: ResolvedRoute, start: StartPosition): OwnReader {
+    const controller = new AbortController()
+    const iterator = this.inner.open(route, start, controller.signal)[Symbol.asyncIterator]()
+    this.ownReaders.set(key, (this.ownReaders.get(key) ?? 0) + 1)
+    return { controller, iterator }
+  }
+
+  private async closeOwn(key: string, own: OwnReader): Promise<void> {
+    const left = this.ownReaders.get(key)! - 1
+    if (left > 0) this.ownReaders.set(key, left)
+    else this.ownReaders.delete(key)
+    const hub = this.hubs.get(key)
+    if (hub) this.stopIfUnused(hub)
+    own.controller.abort()
+    try {
+      await own.iterator.return?.()
+    } catch {
+      // A reader failing as it closes has nothing more to give this stream.
+    }
+  }
+
+  /**
+   * Once two streams of a route read on their own, a shared reader pays: they join it when
+   * caught up (clients that all resume, after a restart or a broker failure, share again).
+   */
+  private hubFor(key: string, route: ResolvedRoute): Hub | undefined {
+    const hub = this.hubs.get(key)
+    if (hub !== undefined || (this.ownReaders.get(key) ?? 0) < 2) return hub
+    this.startHub(key, route, () => undefined)
+    return this.hubs.get(key)
+  }
+
+  private join(hub: Hub, skipThrough: string): Subscriber {
+    const subscriber = new Subscriber(hub, skipThrough)
+    hub.subscribers.add(subscriber)
+    return subscriber
+  }
+
+  private leave(subscriber: Subscriber): void {
+    if (subscriber.hub.subscribers.delete(subscriber)) this.stopIfUnused(subscriber.hub)
+  }
+
+  /** With no stream on it or waiting to join, the shared reader stops and releases its broker consumer. */
+  private stopIfUnused(hub: Hub): void {
+    if (hub.subscribers.size > 0 || this.ownReaders.has(hub.key) || this.hubs.get(hub.key) !== hub) return
+    this.hubs.delete(hub.key)
+    hub.controller.abort()
+  }
+
+  private async run(hub: Hub, route: ResolvedRoute): Promise<void> {
+    let failure: { error: unknown } | undefined
+    try {
+      for await (const batch of this.inner.open(route, { from: 'live' }, hub.controller.signal)) {
+        for (const item of batch) {
+          const position = positionOf(item)
+          if (position !== undefined) hub.last = Number(position)
+        }
+        // Never waits for a subscriber: one that lets too much pile up reads on its own instead.
+        for (const subscriber of hub.subscribers) {
+          subscriber.offer(batch)
+          if (subscriber.mailbox.size > this.backlogLimit) {
+            this.leave(subscriber)
+            subscriber.settle('detached')
+          }
+        }
+      }
+    } catch (error) {
+      failure = { error }
+    }
+    if (this.hubs.get(hub.key) === hub) this.hubs.delete(hub.key)
+    for (const subscriber of hub.subscribers) subscriber.settle(failure ? 'failed' : 'ended', failure?.error)
+    hub.subscribers.clear()
+  }
+}
+
+/** The shared reader of one route. */
+class Hub {
+  readonly subscribers = new Set<Subscriber>()
+  readonly controller = new AbortController()
+  /** Position of the last item delivered; undefined until the first. */
+  last: number | undefined
+
+  constructor(readonly key: string) {}
+}
+
+class Subscriber {
+  readonly mailbox = new Mailbox<ProviderItem>()
+  state: 'attached' | 'detached' | 'ended' | 'failed' = 'attached'
+  error: unknown
+  /** Hub items at or before this position were already delivered by the stream's own reader. */
+  private skipThrough: number | undefined
+  /** Position of the last item pushed, or where the stream joined. */
+  last: string | undefined
+
+  constructor(
+    readonly hub: Hub,
+    skipThrough: string | undefined,
+  ) {
+    this.skipThrough = skipThrough === undefined ? undefined : Number(skipThrough)
+    this.last = skipThrough
+  }
+
+  offer(batch: ProviderItem[]): void {
+    for (const item of batch) {
+      const position = positionOf(item)
+      if (this.skipThrough !== undefined && position !== undefined) {
+        if (Number(position) <= this.skipThrough) continue
+        this.skipThrough = undefined
+      }
+      if (position !== undefined) this.last = position
+      this.mailbox.push(item)
+    }
+  }
+
+  settle(state: 'detached' | 'ended' | 'failed', error?: unknown): void {
+    this.state = state
+    this.error = error
+    this.mailbox.notify()
+  }
+}
+
+interface OwnReader {
+  controller: AbortController
+  iterator: AsyncIterator<ProviderItem[]>
+}
+
+/** The position after which an item's successors come: an event's own, a gap's resumedFrom. */
+const positionOf = (item: ProviderItem): string | undefined => (item.type === 'event' ? item.position : item.resumedFrom)
+
+const routeKey = (route: ResolvedRoute): string =>
+  [route.kind, route.providerId, route.streamName ?? '', ...route.names].join('\u0000')
