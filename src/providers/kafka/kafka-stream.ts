@@ -1,5 +1,5 @@
 import type { ProviderItem, StartPosition } from '../provider'
-import { KafkaLogRewoundError, type KafkaLog, type KafkaRecord, type TopicPartition } from './kafka-log'
+import { KafkaLogRewoundError, type FetchResult, type KafkaLog, type KafkaRecord, type TopicPartition } from './kafka-log'
 import { decodePosition, encodeGroup } from './position'
 
 export interface KafkaStreamOptions {
@@ -26,6 +26,15 @@ interface Partition extends TopicPartition {
   notBefore: number
   /** The offset a fetch last found beyond the log end, not yet confirmed by a second fetch. */
   beyondEnd: number | undefined
+  /** The next answer, asked for while the records before it are taken (see prefetch). */
+  ahead: Request | undefined
+}
+
+interface Request {
+  offset: number
+  waitMs: number
+  startedAt: number
+  answer: Promise<FetchResult>
 }
 
 /** Records taken from one partition before the next partition gets its turn. */
@@ -152,7 +161,7 @@ export class KafkaStream {
   }
 
   private add(at: TopicPartition & { topicIndex: number }, next: number): Partition {
-    const partition: Partition = { ...at, next, records: [], taken: 0, fetching: false, notBefore: 0, beyondEnd: undefined }
+    const partition: Partition = { ...at, next, records: [], taken: 0, fetching: false, notBefore: 0, beyondEnd: undefined, ahead: undefined }
     this.byTopic[at.topicIndex]!.push(partition)
     this.partitions = this.byTopic.flat()
     this.groups[at.topicIndex] = encodeGroup(this.byTopic[at.topicIndex]!.map((p) => p.next))
@@ -183,7 +192,12 @@ export class KafkaStream {
     for (let i = 0; i < count && this.inflight < this.maxConcurrentFetches; i++) {
       const index = (first + i) % count
       const partition = this.partitions[index]!
-      if (partition.fetching || partition.taken < partition.records.length || partition.notBefore > now) continue
+      if (partition.fetching || partition.notBefore > now) continue
+      const untaken = partition.records.length - partition.taken
+      if (untaken > 0) {
+        if (!partition.ahead && untaken * 2 <= partition.records.length) this.prefetch(partition, signal)
+        continue
+      }
       // The partition after the last one started goes first next time, so all partitions get slots in turn.
       this.fetchTurn = (index + 1) % count
       this.fetch(partition, waitMs, signal)
@@ -191,19 +205,21 @@ export class KafkaStream {
   }
 
   private fetch(partition: Partition, waitMs: number, signal: AbortSignal): void {
+    const ahead = partition.ahead
+    partition.ahead = undefined
+    // The answer asked for ahead is the one wanted now, unless a gap moved the partition meanwhile.
+    const request = ahead?.offset === partition.next ? ahead : this.request(partition, partition.next, waitMs, signal)
     partition.fetching = true
     this.inflight++
-    const startedAt = Date.now()
-    const offset = partition.next
-    this.log
-      .fetch(partition, offset, waitMs, signal)
+    const { offset, startedAt } = request
+    request.answer
       .then(async (result) => {
-        if ('outOfRange' in result) return this.resume(partition, offset, startedAt + waitMs, signal)
+        if ('outOfRange' in result) return this.resume(partition, offset, startedAt + request.waitMs, signal)
         partition.beyondEnd = undefined
         // Only records the stream has not yet passed: an answer never takes a partition back.
         partition.records = partition.next === offset ? result.records : result.records.filter((record) => record.offset >= partition.next)
         partition.taken = 0
-        if (partition.records.length === 0) partition.notBefore = startedAt + waitMs
+        if (partition.records.length === 0) partition.notBefore = startedAt + request.waitMs
       })
       .catch((error: unknown) => {
         this.failure ??= { error }
@@ -213,6 +229,32 @@ export class KafkaStream {
         this.inflight--
         this.wake()
       })
+  }
+
+  /**
+   * Once the client has taken half of a partition's answer, the next one is asked for: the
+   * proxy's round trip overlaps our rendering of the other half instead of following it (replay
+   * throughput, bench/RESULTS.md). Asked only when the client wants more, in a free fetch slot,
+   * without server-side wait, and the taken half is let go: a partition holds at most one and a
+   * half answers, so a client that stops reading still stops the reads.
+   */
+  private prefetch(partition: Partition, signal: AbortSignal): void {
+    if (this.inflight >= this.maxConcurrentFetches) return
+    partition.records = partition.records.slice(partition.taken)
+    partition.taken = 0
+    const last = partition.records[partition.records.length - 1]!
+    const request = this.request(partition, last.offset + 1, 0, signal)
+    this.inflight++
+    // Settled or not, its slot is free once the answer is in; a failure shows when it is taken.
+    request.answer.catch(() => {}).finally(() => {
+      this.inflight--
+      this.wake()
+    })
+    partition.ahead = request
+  }
+
+  private request(partition: Partition, offset: number, waitMs: number, signal: AbortSignal): Request {
+    return { offset, waitMs, startedAt: Date.now(), answer: this.log.fetch(partition, offset, waitMs, signal) }
   }
 
   /**

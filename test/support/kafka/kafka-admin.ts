@@ -18,7 +18,9 @@ export interface KafkaAdmin {
 export async function connectKafkaAdmin(bootstrap: string): Promise<KafkaAdmin> {
   const kafka = new Kafka({ brokers: [bootstrap], clientId: 'edge-stream-test-admin', logLevel: logLevel.NOTHING })
   const admin: Admin = kafka.admin()
-  const newProducer = () => kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+  // Idempotent: kafkajs retries a send whose answer is late (a loaded machine), which would otherwise write its records twice.
+  const newProducer = () =>
+    kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
   let producer: Producer = newProducer()
   await Promise.all([admin.connect(), producer.connect()])
   return {
