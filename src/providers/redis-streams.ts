@@ -35,8 +35,9 @@ export const PAYLOAD_FIELD = 'data'
  *   trimmed past it; if the entry is still there, nothing after it was
  *   trimmed. If it is gone, XINFO STREAM decides whether unread entries went
  *   too, and the stream reports a `gap` instead of skipping them silently.
- * A confirm that finds nothing new is followed by a wait. Backpressure: the next
- * read starts only when the consumer asks for the next batch.
+ * A confirm that finds nothing new is followed by a wait. Backpressure: a confirm is
+ * sent when a batch is handed over, and the read after it only when the consumer asks
+ * for the next batch, so a stream holds at most one batch beyond the one being written.
  *
  * Several keys are merged fairly (COUNT is per key, so a busy key cannot starve
  * a quiet one) and in entry-id order within each read; each key keeps its order.
@@ -81,9 +82,14 @@ export class RedisStreamsProvider implements Provider {
     }
 
     let confirming = false
-    while (!signal.aborted) {
+    const read = () => {
       const ids = positions.map((id, i) => (confirming && anchored[i] ? previousEntryId(id)! : id))
-      const reply = await redis(xread(keys, ids, this.pageSize + (confirming ? 1 : 0), confirming ? undefined : this.blockMs))
+      return redis(xread(keys, ids, this.pageSize + (confirming ? 1 : 0), confirming ? undefined : this.blockMs))
+    }
+    let ahead: Promise<unknown> | undefined
+    while (!signal.aborted) {
+      const reply = await (ahead ?? read())
+      ahead = undefined
       if (signal.aborted) return
       const perKey = parseXRead(reply, keyIndex)
       const batch = pending
@@ -116,7 +122,13 @@ export class RedisStreamsProvider implements Provider {
         batch.push(eventItem(entry, encodePositions(positions)))
       }
       confirming = batch.length > 0
-      if (confirming) yield batch
+      if (confirming) {
+        // The confirm goes out while this batch is rendered and written, not after: its round
+        // trip overlaps ours (replay throughput). One read ahead at most, so backpressure holds.
+        ahead = read()
+        ahead.catch(() => {}) // awaited at the top of the loop; a stream that ends first leaves it
+        yield batch
+      }
     }
   }
 }
