@@ -110,7 +110,7 @@ export function renderReport(results: BenchResults): string {
     for (const [target, byDepth] of Object.entries(results.resume)) {
       lines.push(`| ${target} | ${depths.map((depth) => `${byDepth[depth]!.medianMs} ms`).join(' | ')} |`)
     }
-    lines.push('', 'Each resume opens a NATS connection, an ordered consumer at the position, and reads its first event.', '')
+    lines.push('', 'Each resume opens a NATS connection, an ephemeral consumer at the position, and reads its first event.', '')
   }
 
   if (results.live) {

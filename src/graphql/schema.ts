@@ -25,7 +25,7 @@ export interface SubscriptionRoute {
   templates: string[]
   /** NATS `streamConfiguration.streamName`. */
   streamName?: string
-  /** NATS `streamConfiguration.consumerName`: kept for completeness, ordered consumers need none. */
+  /** NATS `streamConfiguration.consumerName`: kept for completeness, the ephemeral consumers of each stream need none. */
   consumerName?: string
 }
 
