@@ -135,9 +135,10 @@ export function renderReport(results: BenchResults): string {
     lines.push(
       '',
       `Goal at ${number(Math.max(...latencyAt))} streams: ${met(top.p99Ms < GOALS.liveP99Ms)}. A delivery is one event written to one stream;`,
-      'its CPU times (user + system, over the rounds) are the cost that grows with the number of streams: every stream has',
-      'its own consumer and its own socket write, so one event for N streams is N deliveries, on one machine shared with',
-      'the broker and the clients.',
+      'its CPU times (user + system, over the rounds) are the cost that grows with the number of streams. The streams of',
+      'one subject share one broker consumer (src/providers/live-fanout.ts): the broker sends each event once and the',
+      'server decodes and renders it once, but every stream has its own socket write; all on one machine shared with the',
+      'broker and the clients.',
       '',
     )
 
