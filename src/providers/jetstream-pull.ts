@@ -18,11 +18,11 @@ export interface ConsumerStart {
   sequence?: number
 }
 
-/** What a pull brings: messages in stream order, then the end of the pull, or a failure. */
+/** What pulls bring: messages in stream order, pulls that end short, or a failure. */
 export interface PullHandlers {
   /** `sequence` is the stream sequence as decimal text; `message.subject` is the one it was published on. */
   message(sequence: string, message: Msg): void
-  /** The current pull is over (its batch delivered, or it expired); another may be sent. */
+  /** A pull ended before its whole batch came (it expired, or ran out of bytes): `outstanding` fell. */
   ended(): void
   failed(error: Error): void
 }
@@ -30,6 +30,8 @@ export interface PullHandlers {
 /** An idle consumer outlives a vanished reader this long (the ordered consumer's figure). */
 const INACTIVE_THRESHOLD_MS = 5 * 60_000
 const nanos = (ms: number) => ms * 1_000_000
+/** On a pull's end: how many of its messages it did not deliver. */
+const PENDING_MESSAGES = 'Nats-Pending-Messages'
 
 export async function addConsumer(jsm: JetStreamManager, stream: string, start: ConsumerStart): Promise<string> {
   const name = `edge_stream_${nuid.next()}`
@@ -55,8 +57,12 @@ export class ConsumerPuller {
   /** The ack subject of every message carries `.<stream>.<consumer>.<deliveries>.<stream seq>.<delivery seq>.` */
   private readonly marker: string
   private lastDelivery = 0
-  /** Messages the current pull may still bring; 0 when no pull is out. */
-  private outstanding = 0
+  /**
+   * Messages the pulls sent may still bring. The server spreads messages over a consumer's
+   * waiting pulls, so only the total is known: each message takes one off, and a pull that
+   * ends early says how many it leaves undelivered.
+   */
+  private pending = 0
   private done = false
 
   constructor(
@@ -72,16 +78,23 @@ export class ConsumerPuller {
     })
   }
 
-  get pulling(): boolean {
-    return this.outstanding > 0
+  /** Messages asked for and not yet received. */
+  get outstanding(): number {
+    return this.pending
   }
 
-  pull(batch: number, expiresMs: number): void {
-    if (this.done || this.outstanding > 0) return
-    this.outstanding = batch
+  /**
+   * Asks for up to `batch` messages and `maxBytes` bytes, which must exceed the largest message
+   * (the server ends a pull at the first message that does not fit, and one that fits none
+   * would never be delivered).
+   */
+  pull(batch: number, maxBytes: number, expiresMs: number): void {
+    if (this.done) return
+    this.pending += batch
     // The server answers every pull: messages, then 408 at expiry; 409 if the consumer goes; 503 if
     // nothing serves it. A connection that goes silent is caught by its pings (nats-connection.ts).
-    this.nc.publish(this.nextSubject, JSON.stringify({ batch, expires: nanos(expiresMs) }), { reply: this.inbox })
+    const request = JSON.stringify({ batch, max_bytes: maxBytes, expires: nanos(expiresMs) })
+    this.nc.publish(this.nextSubject, request, { reply: this.inbox })
   }
 
   stop(): void {
@@ -105,20 +118,19 @@ export class ConsumerPuller {
     }
     this.lastDelivery = delivery
     this.handlers.message(reply.slice(sequenceAt, deliveryAt - 1), message)
-    if (--this.outstanding === 0) this.end()
+    this.pending--
   }
 
   private status(message: Msg): void {
     const code = message.headers?.code ?? 0
     const description = message.headers?.description ?? ''
-    // 404/408: the pull ran out of messages or time. 409 Leadership Change: it was dropped. Anything else is a failure.
-    if (code === 404 || code === 408 || (code === 409 && /leadership/i.test(description))) return this.end()
+    // A pull ran out of time (408) or bytes, completed, or a new leader dropped it (409).
+    if (code === 404 || code === 408 || (code === 409 && /max ?bytes|batch completed|leadership/i.test(description))) {
+      this.pending -= Number(message.headers?.get(PENDING_MESSAGES) ?? 0)
+      return this.handlers.ended()
+    }
+    // Anything else (409 consumer deleted, 503 no responders, 400) is a failure.
     this.fail(new Error(`JetStream answered the pull with ${code} ${description}`))
-  }
-
-  private end(): void {
-    this.outstanding = 0
-    this.handlers.ended()
   }
 
   private fail(error: Error): void {

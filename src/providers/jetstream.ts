@@ -18,8 +18,10 @@ export interface NatsConnector {
 }
 
 export interface JetStreamOptions {
-  /** Messages per pull request: the most a slow client can leave buffered here. */
+  /** Messages asked for at once: with `pullMaxBytes`, the most a slow client can leave buffered here. */
   batchSize?: number
+  /** Bytes asked for at once (raised to the server's largest message). */
+  pullMaxBytes?: number
   /** How long one pull waits for live messages before it is renewed. */
   pullExpiresMs?: number
   /** Most at-most-once messages held for a slow client before its stream is cut. */
@@ -29,6 +31,9 @@ export interface JetStreamOptions {
   log?: Logger
 }
 
+/** What a message costs in a pull's byte budget beyond its payload: subject, reply and headers. */
+const MESSAGE_OVERHEAD_BYTES = 64 * 1024
+
 /** Servers before 2.10 take a single filter subject per consumer. */
 const supportsManyFilters = (nc: NatsConnection): boolean => {
   const [major = 0, minor = 0] = (nc.info?.version ?? '0.0').split('.').map(Number)
@@ -37,6 +42,7 @@ const supportsManyFilters = (nc: NatsConnection): boolean => {
 
 export class JetStreamProvider implements Provider {
   private readonly batchSize: number
+  private readonly pullMaxBytes: number
   private readonly pullExpiresMs: number
   private readonly liveBufferLimit: number
   private readonly requireHistory: boolean
@@ -47,6 +53,7 @@ export class JetStreamProvider implements Provider {
     options: JetStreamOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 1000
+    this.pullMaxBytes = options.pullMaxBytes ?? 1024 * 1024
     this.pullExpiresMs = options.pullExpiresMs ?? 30_000
     this.liveBufferLimit = options.liveBufferLimit ?? 10_000
     this.requireHistory = options.requireHistory ?? false
@@ -106,6 +113,8 @@ export class JetStreamProvider implements Provider {
       ...(plan.deliver === 'from' ? { sequence: plan.sequence } : {}),
     })
     const mailbox = new Mailbox<ProviderItem>()
+    // Large messages fill a pull by bytes before its count; the largest one the server takes must fit.
+    const maxBytes = Math.max(this.pullMaxBytes, (nc.info?.max_payload ?? 0) + MESSAGE_OVERHEAD_BYTES)
     let failure: Error | undefined
     // Everything one WebSocket frame brings arrives in one turn, so it leaves as one batch.
     const puller = new ConsumerPuller(nc, stream, consumer, {
@@ -127,12 +136,15 @@ export class JetStreamProvider implements Provider {
       while (!signal.aborted) {
         if (lost.aborted) throw lost.reason
         if (failure) throw failure
+        // Backpressure: what is asked for and what waits here stay within one batch, each pull within its bytes,
+        // and pulls are sent only when the client wants more. Topping up once half of it has moved on
+        // keeps the next messages on their way while we write, as the broker's own client does.
+        const room = this.batchSize - puller.outstanding - mailbox.size
+        if (room * 2 >= this.batchSize) puller.pull(room, maxBytes, this.pullExpiresMs)
         if (mailbox.size > 0) {
           yield mailbox.takeAll()
           continue
         }
-        // A new pull only once the previous one is delivered and taken: this is the backpressure.
-        if (!puller.pulling) puller.pull(this.batchSize, this.pullExpiresMs)
         await mailbox.wait()
       }
     } finally {

@@ -1,6 +1,8 @@
 /** The JetStream provider against the real nats-server: subject isolation, retention gaps, broker failure. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RetentionPolicy } from '@nats-io/jetstream'
+import { JetStreamProvider } from '../../src/providers/jetstream'
+import { connectionPerStream } from '../../src/providers/nats-connection'
 import { freePort } from '../support/ports'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
@@ -45,6 +47,48 @@ describe.each(servers)('JetStream provider on %s', (_server, natsUrl) => {
     bob.cut()
     expect(aliceSaw).toEqual(range(1, 20).filter((n) => n % 2).map((n) => ({ n, label: 'alice' })))
     expect(bobSaw).toEqual(range(1, 20).filter((n) => n % 2 === 0).map((n) => ({ n, label: 'bob' })))
+  })
+
+  it('reads events too large for two to share a pull, each once and in order', async () => {
+    const stream = uniqueName('large')
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    // A pull asks for about 1 MiB (the server's largest message and then some): the server ends
+    // each one after two of these, and the stream must keep pulling on for the rest.
+    const label = 'x'.repeat(400_000)
+    await admin.publish(`t.${stream}.a`, range(1, 9).map((n) => ({ n, label })))
+    const connection = await openSse(streamUrl(target.baseUrl, eventsQuery(stream, 'a', 'n label'), { from: 'earliest' }))
+    const events = (await readNextEvents(connection, 9)).map((e) => JSON.parse(e.data).data.events)
+    connection.cut()
+    expect(events.map((e) => e.n)).toEqual(range(1, 9))
+    expect(events.every((e) => e.label === label)).toBe(true)
+  })
+
+  it('tops up small pulls and renews expired ones, each event once and in order', async () => {
+    const stream = uniqueName('pulls')
+    const subject = `t.${stream}.a`
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    await admin.publish(subject, range(1, 50).map((n) => ({ n })))
+    // Pulls of 4 messages, two out at once (the server spreads messages over them), expiring after 200 ms.
+    const provider = new JetStreamProvider(connectionPerStream({ url: natsUrl }), { batchSize: 4, pullExpiresMs: 200 })
+    const abort = new AbortController()
+    const items = provider.open({ kind: 'nats', providerId: 'default', names: [subject] }, { from: 'earliest' }, abort.signal)
+    const iterator = items[Symbol.asyncIterator]()
+    const seen: number[] = []
+    const readUntil = async (count: number) => {
+      while (seen.length < count) {
+        const { value } = await iterator.next()
+        for (const item of value ?? []) if (item.type === 'event') seen.push(JSON.parse(item.text).n)
+      }
+    }
+    await readUntil(50)
+    // Waiting for more, the stream sees several pulls expire (408) on the quiet log: it must go on asking.
+    const last = readUntil(51)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await admin.publish(subject, [{ n: 51 }])
+    await last
+    abort.abort()
+    await iterator.return?.()
+    expect(seen).toEqual(range(1, 51))
   })
 
   it('merges several subjects of one stream in stream order and resumes them with one sequence', async () => {
