@@ -7,6 +7,8 @@ import type { RedisCommand } from './upstash-client'
 export interface RedisStreamsOptions {
   /** Entries per key and read: the most one read holds for a slow client. */
   pageSize?: number
+  /** About the most bytes one read holds: after a read of large entries, the next asks for fewer. */
+  pageBytes?: number
   /** How long one blocking XREAD waits for new entries before it is renewed. */
   blockMs?: number
   /**
@@ -44,6 +46,7 @@ export const PAYLOAD_FIELD = 'data'
  */
 export class RedisStreamsProvider implements Provider {
   private readonly pageSize: number
+  private readonly pageBytes: number
   private readonly blockMs: number
   private readonly requestTimeoutMs: number
 
@@ -52,6 +55,7 @@ export class RedisStreamsProvider implements Provider {
     options: RedisStreamsOptions = {},
   ) {
     this.pageSize = options.pageSize ?? 1000
+    this.pageBytes = options.pageBytes ?? 1024 * 1024
     this.blockMs = options.blockMs ?? 10_000
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000
   }
@@ -82,9 +86,11 @@ export class RedisStreamsProvider implements Provider {
     }
 
     let confirming = false
+    // Entries per key of the next read (COUNT): the page size, or fewer once entries are known to be large.
+    let count = this.pageSize
     const read = () => {
       const ids = positions.map((id, i) => (confirming && anchored[i] ? previousEntryId(id)! : id))
-      return redis(xread(keys, ids, this.pageSize + (confirming ? 1 : 0), confirming ? undefined : this.blockMs))
+      return redis(xread(keys, ids, count + (confirming ? 1 : 0), confirming ? undefined : this.blockMs))
     }
     let ahead: Promise<unknown> | undefined
     while (!signal.aborted) {
@@ -112,7 +118,7 @@ export class RedisStreamsProvider implements Provider {
           }
         }
         // COUNT had room for the anchor on every key: keep each to one page.
-        const end = Math.min(entries.length, first + this.pageSize)
+        const end = Math.min(entries.length, first + count)
         for (let j = first; j < end; j++) fresh.push({ key: i, entry: entries[j]! })
       }
       fresh.sort((a, b) => compareEntryIds(a.entry.id, b.entry.id) || a.key - b.key)
@@ -121,6 +127,7 @@ export class RedisStreamsProvider implements Provider {
         anchored[key] = true
         batch.push(eventItem(entry, encodePositions(positions)))
       }
+      if (fresh.length > 0) count = this.entriesPerRead(fresh, keys.length)
       confirming = batch.length > 0
       if (confirming) {
         // The confirm goes out while this batch is rendered and written, not after: its round
@@ -130,6 +137,14 @@ export class RedisStreamsProvider implements Provider {
         yield batch
       }
     }
+  }
+
+  /** As many entries per key as fit `pageBytes` at the size of those just read, within 1 and `pageSize`. */
+  private entriesPerRead(read: { entry: StreamEntry }[], keyCount: number): number {
+    let bytes = 0
+    for (const { entry } of read) for (const field of entry.fields ?? []) bytes += typeof field === 'string' ? field.length : 0
+    const perEntry = Math.max(1, bytes / read.length)
+    return Math.max(1, Math.min(this.pageSize, Math.floor(this.pageBytes / (perEntry * keyCount))))
   }
 }
 

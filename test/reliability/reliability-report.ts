@@ -120,11 +120,11 @@ ${pressures
   .join('\n')}
 
 *Peak growth* is the most the retained memory rose, while the client read nothing, above the lowest it
-was (before or during). What a stream holds for a client that does not read is one batch of its
-provider and the 64 KB SSE buffer: JetStream and Redis batches are bounded by count (1,000 messages; 1,000
-entries per key), Kafka's by bytes (1 MB per partition). The cap is stated for 1 KB events; with larger
-events a JetStream or Redis stream holds proportionally more (4 KB events took a Redis stream to about
-24 MB in a trial run).
+was (before or during). What a stream holds for a client that does not read is about one batch of its
+provider ahead of the 64 KB SSE buffer: JetStream asks for at most 1,000 messages and 1 MiB per pull
+(two pulls may be out at once); Redis reads 1,000 entries per key, fewer once entries are large (about
+1 MiB per read), and sends one read ahead; Kafka reads 1 MB answers per partition and asks for the next
+when half of one is taken. These runs predate the read-ahead and the byte bounds (commits after a17c848).
 
 ## Load
 
@@ -179,7 +179,6 @@ streams end with \`UPSTREAM_UNAVAILABLE\` (a trial with 1,000 opened only 715 in
 - Kafka runs through the Redpanda HTTP Proxy protocol only; the Upstash REST protocol is not under faults.
 - Broker restarts are clean stops. A crash (SIGKILL) would also test the brokers' own durability
   settings, which are theirs, not the function's.
-- JetStream and Redis batches are bounded by count, not bytes (see *Backpressure*).
 `
 }
 
