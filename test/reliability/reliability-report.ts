@@ -124,7 +124,7 @@ was (before or during). What a stream holds for a client that does not read is a
 provider ahead of the 64 KB SSE buffer: JetStream asks for at most 1,000 messages and 1 MiB per pull
 (two pulls may be out at once); Redis reads 1,000 entries per key, fewer once entries are large (about
 1 MiB per read), and sends one read ahead; Kafka reads 1 MB answers per partition and asks for the next
-when half of one is taken. These runs predate the read-ahead and the byte bounds (commits after a17c848).
+when half of one is taken.
 
 ## Load
 
