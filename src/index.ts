@@ -18,7 +18,8 @@ export {
   type StartPosition,
 } from './providers/provider'
 export { JetStreamProvider, type JetStreamOptions, type NatsConnector } from './providers/jetstream'
-export { connectionPerStream } from './providers/nats-connection'
+export { connectionPerStream, sharedConnection } from './providers/nats-connection'
+export { LiveFanout, type LiveFanoutOptions } from './providers/live-fanout'
 export { MemoryBroker, MemoryProvider } from './providers/memory'
 export { RedisStreamsProvider, type RedisStreamsOptions } from './providers/redis-streams'
 export { upstashOptions, type RedisCommand, type UpstashClientFactory, type UpstashSettings } from './providers/upstash-client'
