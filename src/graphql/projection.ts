@@ -1,5 +1,9 @@
 import {
+  GraphQLBoolean,
   GraphQLError,
+  GraphQLID,
+  GraphQLInt,
+  GraphQLString,
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
@@ -253,7 +257,7 @@ class Compiler {
 
   private leaf(type: GraphQLLeafType, site: Site): Complete {
     const { state } = this
-    return (value) => {
+    const serialize = (value: unknown): string => {
       let serialized: unknown
       try {
         serialized = type.serialize(value)
@@ -263,6 +267,18 @@ class Compiler {
       // graphql-js refuses a serializer that turns a value into nothing; built-in ones never do.
       if (serialized == null) throw located(state, site, `Expected \`${type.name}.serialize\` to return non-nullable value`)
       return JSON.stringify(serialized)
+    }
+    // The built-in scalars return a value of their own JSON type unchanged: skip their checks for it.
+    switch (type) {
+      case GraphQLString:
+      case GraphQLID:
+        return (value) => (typeof value === 'string' ? JSON.stringify(value) : serialize(value))
+      case GraphQLInt:
+        return (value) => (typeof value === 'number' && (value | 0) === value ? String(value) : serialize(value))
+      case GraphQLBoolean:
+        return (value) => (value === true ? 'true' : value === false ? 'false' : serialize(value))
+      default:
+        return serialize
     }
   }
 
