@@ -23,9 +23,9 @@ import { describeCommit, describeMachine, describeVersions } from './support/mac
 globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
 
 const settings = {
-  replay: { events: 100_000, payloadBytes: PAYLOAD_BYTES, rounds: 5 },
+  replay: { events: 100_000, payloadBytes: PAYLOAD_BYTES, rounds: 9 },
   resume: { depths: [1_000, 100_000, 1_000_000], runs: 7 },
-  live: { latencyAt: [1, 100, 1000], memoryAt: [100, 250, 500, 750, 1000], rounds: 3, eventsPerRound: 20, intervalMs: 200 },
+  live: { latencyAt: [1, 100, 1000], memoryAt: [100, 250, 500, 750, 1000], rounds: 5, eventsPerRound: 20, intervalMs: 200 },
 }
 
 /** Every provider that has landed, read through the same protocol its provider uses. */
