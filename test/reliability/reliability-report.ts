@@ -151,7 +151,8 @@ ${loads
 
 Clients arrive in waves of 100, each wave once the one before has its first event, and honour the
 function's \`retry:\` (2 s plus jitter) as browsers do. On the Node entry all JetStream streams share one
-NATS connection (\`sharedConnection\`), hence one connection for 1,000 consumers. HTTP providers hold no
+NATS connection (\`sharedConnection\`), and those at the head of the subject one consumer
+(\`src/providers/live-fanout.ts\`): one connection and one consumer for 1,000 streams. HTTP providers hold no
 broker state between requests; what they hold is the function's keep-alive connections, which the REST
 and proxy servers close after their idle timeout (5 s). Kafka holds 500 streams, not 1,000: beyond that the
 test's own translation of the Redpanda protocol (kafkajs, one broker connection per long poll in flight,
