@@ -1,6 +1,3 @@
-import { createInbox, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream'
-
 /**
  * One reader of an ephemeral JetStream consumer: pull requests answered on one inbox.
  *
@@ -11,6 +8,10 @@ import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstr
  * storage, one replica; unlike it, a consumer that loses its place is not recreated here —
  * the reader fails, and the client resumes from its cursor on a fresh one.
  */
+import { createInbox, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream'
+
+/** Where a new consumer starts, and what it reads. */
 export interface ConsumerStart {
   /** Empty: the whole stream. Several subjects need a server ≥ 2.10. */
   subjects: string[]
