@@ -2,7 +2,7 @@
  * Replay throughput: one SSE stream reading `total` events from the start of the log,
  * beside the broker's own client reading the same events in the same run.
  */
-import type { Env } from '../src/config'
+import type { Env } from '../src/config/env'
 import { startTarget } from '../test/support/targets'
 import { replayQuery, type ReplayBroker } from './brokers/broker'
 import { startNodeServer } from './support/node-server'

@@ -1,4 +1,4 @@
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 
 /**
  * A broker seeded with events for the replay benchmark, readable two ways: through

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { stopChild } from '../../test/support/processes'
 
 /**

@@ -1,5 +1,5 @@
 import type { AlgorithmTypes } from 'hono/jwt'
-import { boolean, ConfigError, integer, list, seconds, type Env } from '../config'
+import { boolean, ConfigError, integer, list, seconds, type Env } from '../config/env'
 import type { EdfsSchema } from '../graphql/schema'
 import { parseTemplate } from '../graphql/templates'
 

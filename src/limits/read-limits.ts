@@ -1,4 +1,4 @@
-import { integer, type Env } from '../config'
+import { integer, type Env } from '../config/env'
 import { defaultLimits, type Limits } from './limits'
 
 /** `MAX_URL_LENGTH`, `MAX_QUERY_BYTES`, `MAX_VARIABLES_BYTES`, `MAX_QUERY_DEPTH`, `MAX_QUERY_FIELDS`, `MAX_QUERY_ALIASES`. */

@@ -1,6 +1,6 @@
-import { ConfigError, envId, type Env } from '../config'
-import { RedisStreamsProvider } from './redis-streams'
-import type { UpstashClientFactory, UpstashSettings } from './upstash-client'
+import { ConfigError, envId, type Env } from '../config/env'
+import { RedisStreamsProvider } from './redis/redis-streams-provider'
+import type { UpstashClientFactory, UpstashSettings } from './redis/upstash-client'
 
 // @upstash/redis refuses other URLs when a request is made; checked here so the start fails instead.
 const REST_URL = /^https?:\/\/[^\s#$./?].\S*$/

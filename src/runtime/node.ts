@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs'
 import { serve } from '@hono/node-server'
 import WebSocket from 'ws'
-import { ConfigError } from '../config'
+import { ConfigError } from '../config/env'
 import { startDemoTicker } from '../demo/schema'
-import { sharedConnection } from '../providers/nats-connection'
-import { nodeUpstashClient } from '../providers/upstash-node'
+import { sharedConnection } from '../providers/nats/nats-connection'
+import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createServerFromEnv } from '../setup'
 
 globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket

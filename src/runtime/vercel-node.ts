@@ -8,7 +8,7 @@
  */
 import { getRequestListener } from '@hono/node-server'
 import WebSocket from 'ws'
-import { nodeUpstashClient } from '../providers/upstash-node'
+import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createVercelHandler } from './vercel'
 
 globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket

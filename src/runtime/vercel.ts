@@ -9,9 +9,9 @@
  * adds what the Node.js runtime lacks. scripts/vercel-output.ts bundles either.
  */
 import { handle } from 'hono/vercel'
-import { ConfigError, type Env } from '../config'
+import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
-import { nodeUpstashClient } from '../providers/upstash-node'
+import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createServerFromEnv, type Platform } from '../setup'
 
 export type VercelHandler = (request: Request) => Response | Promise<Response>

@@ -3,9 +3,9 @@
  * vars; NATS connections are opened per stream (workerd cannot share I/O objects
  * between requests).
  */
-import { ConfigError, type Env } from '../config'
+import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
-import { cloudflareUpstashClient } from '../providers/upstash-cloudflare'
+import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
 import { createServerFromEnv, type Server } from '../setup'
 
 let server: Server | undefined

@@ -3,7 +3,7 @@
  * the three ways a token travels, every way a token can be wrong, key rotation and caching.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { createServerFromEnv } from '../../src/setup'
 import { authSchema, notesQuery } from '../support/auth-schema'
 import { AUDIENCE, ISSUER, signingKey, signToken, startJwksServer, unsignedToken, type JwksServer, type SigningKey } from '../support/jwks-server'

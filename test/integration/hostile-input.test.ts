@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { CursorCodec, parseCursorKeys, subscriptionBinding } from '../../src/cursor/codec'
 import { createServerFromEnv } from '../../src/setup'
 import { hostileRequest, toRequest, type Pools } from '../support/hostile/requests'

@@ -1,8 +1,8 @@
 /** The JetStream provider against the real nats-server: subject isolation, retention gaps, broker failure. */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RetentionPolicy } from '@nats-io/jetstream'
-import { JetStreamProvider } from '../../src/providers/jetstream'
-import { connectionPerStream } from '../../src/providers/nats-connection'
+import { JetStreamProvider } from '../../src/providers/nats/jetstream-provider'
+import { connectionPerStream } from '../../src/providers/nats/nats-connection'
 import { freePort } from '../support/ports'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { ProviderItem, ResolvedRoute, StartPosition } from '../../src/providers/provider'
-import { RedisStreamsProvider, type RedisStreamsOptions } from '../../src/providers/redis-streams'
-import { nodeUpstashClient } from '../../src/providers/upstash-node'
+import { RedisStreamsProvider, type RedisStreamsOptions } from '../../src/providers/redis/redis-streams-provider'
+import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
 import { RedisAdmin, streamKey } from '../support/redis'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
 import { uniqueName } from '../support/random'

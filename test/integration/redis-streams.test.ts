@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServerFromEnv } from '../../src/setup'
-import { nodeUpstashClient } from '../../src/providers/upstash-node'
+import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
 import { pairQuery, RedisAdmin, redisEnv, redisSchema, singleQuery, streamKey } from '../support/redis'
 import { streamUrl } from '../support/schemas'
 import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'

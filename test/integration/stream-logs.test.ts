@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createServerFromEnv } from '../../src/setup'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'

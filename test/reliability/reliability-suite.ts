@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { runBackpressure } from '../support/faults/backpressure-run'
 import { runDelivery, type DeliveryRunOptions } from '../support/faults/delivery-run'
 import type { Feed } from '../support/faults/feed'

@@ -7,7 +7,7 @@
  * later event of such a client. Kafka had its deadlines already; it is held to the same.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { ResumingEventSource } from '../support/faults/eventsource-client'
 import { startTcpProxy, type TcpProxy } from '../support/faults/tcp-proxy'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'

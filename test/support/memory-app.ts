@@ -1,5 +1,5 @@
 import { createServerFromEnv } from '../../src/setup'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { testSchema } from './schemas'
 
 /** The app on the embedded memory broker, called in-process through `app.fetch`. */

@@ -3,10 +3,10 @@ import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { sharedConnection } from '../../src/providers/nats-connection'
-import { nodeUpstashClient } from '../../src/providers/upstash-node'
+import { sharedConnection } from '../../src/providers/nats/nats-connection'
+import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
 import { createServerFromEnv } from '../../src/setup'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import { startVercelEdge } from './vercel-edge'
 
 /**

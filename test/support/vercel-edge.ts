@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildVercelOutput, FUNCTION_DIR } from '../../scripts/vercel-output'
-import type { Env } from '../../src/config'
+import type { Env } from '../../src/config/env'
 import type { Target } from './targets'
 
 let edgeBundle: Promise<string> | undefined

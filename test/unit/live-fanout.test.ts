@@ -4,8 +4,8 @@
  */
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { LiveFanout } from '../../src/providers/live-fanout'
-import { MemoryBroker, MemoryProvider } from '../../src/providers/memory'
+import { LiveFanout } from '../../src/providers/shared/live-fanout'
+import { MemoryBroker, MemoryProvider } from '../../src/providers/memory/memory-provider'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../../src/providers/provider'
 
 const route: ResolvedRoute = { kind: 'nats', providerId: 'default', names: ['t.a'] }

@@ -1,7 +1,7 @@
 /** The security variables are checked at start: a bad value stops it with a ConfigError naming the variable. */
 import { describe, expect, it } from 'vitest'
 import { readAuthConfig } from '../../src/auth/auth-config'
-import { ConfigError, type Env } from '../../src/config'
+import { ConfigError, type Env } from '../../src/config/env'
 import { defaultLimits } from '../../src/limits/limits'
 import { readLimits } from '../../src/limits/read-limits'
 import { createServerFromEnv } from '../../src/setup'

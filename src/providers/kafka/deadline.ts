@@ -1,4 +1,4 @@
-import { KafkaHttpError } from './kafka-log'
+import { KafkaHttpError } from './kafka-reader'
 
 /**
  * Runs one broker call with its own deadline and the stream's abort signal. The

@@ -1,12 +1,12 @@
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
-import type { KafkaLog } from './kafka-log'
+import type { KafkaReader } from './kafka-reader'
 import { KafkaStream, type KafkaStreamOptions } from './kafka-stream'
 import { isKafkaPosition } from './position'
 
 /** Kafka read over HTTP, partition by partition, by offset; the position is the whole offset vector. */
 export class KafkaProvider implements Provider {
   constructor(
-    private readonly log: KafkaLog,
+    private readonly reader: KafkaReader,
     private readonly options: KafkaStreamOptions,
   ) {}
 
@@ -16,6 +16,6 @@ export class KafkaProvider implements Provider {
   }
 
   open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
-    return new KafkaStream(this.log, route.names, this.options).read(start, signal)
+    return new KafkaStream(this.reader, route.names, this.options).read(start, signal)
   }
 }

@@ -1,8 +1,8 @@
-import { ConfigError, envId, integer, type Env } from '../../config'
-import type { KafkaLog } from './kafka-log'
+import { ConfigError, envId, integer, type Env } from '../../config/env'
+import type { KafkaReader } from './kafka-reader'
 import { KafkaProvider } from './kafka-provider'
-import { RedpandaProxyLog } from './redpanda-proxy'
-import { UpstashRestLog } from './upstash-rest'
+import { RedpandaProxyReader } from './redpanda-proxy'
+import { UpstashRestReader } from './upstash-rest'
 
 export type KafkaAdapter = 'redpanda' | 'upstash'
 
@@ -48,7 +48,7 @@ export function kafkaSettings(env: Env, providerId: string): KafkaSettings {
 
 export function createKafkaProvider(env: Env, providerId: string): KafkaProvider {
   const settings = kafkaSettings(env, providerId)
-  const log: KafkaLog = settings.adapter === 'redpanda' ? new RedpandaProxyLog(settings) : new UpstashRestLog(settings)
-  return new KafkaProvider(log, { pollTimeoutMs: settings.pollTimeoutMs })
+  const reader: KafkaReader = settings.adapter === 'redpanda' ? new RedpandaProxyReader(settings) : new UpstashRestReader(settings)
+  return new KafkaProvider(reader, { pollTimeoutMs: settings.pollTimeoutMs })
 }
 

@@ -1,5 +1,5 @@
 import type { ProviderItem, StartPosition } from '../provider'
-import { KafkaLogRewoundError, type FetchResult, type KafkaLog, type KafkaRecord, type TopicPartition } from './kafka-log'
+import { KafkaReaderRewoundError, type FetchResult, type KafkaReader, type KafkaRecord, type TopicPartition } from './kafka-reader'
 import { decodePosition, encodeGroup } from './position'
 
 export interface KafkaStreamOptions {
@@ -70,7 +70,7 @@ export class KafkaStream {
   private readonly metadataRefreshMs: number
 
   constructor(
-    private readonly log: KafkaLog,
+    private readonly reader: KafkaReader,
     private readonly topics: readonly string[],
     private readonly options: KafkaStreamOptions,
   ) {
@@ -120,10 +120,10 @@ export class KafkaStream {
    * shows up before any event, so one gap names exactly the cursor the client sent.
    */
   private async begin(start: StartPosition, signal: AbortSignal): Promise<void> {
-    const counts = await Promise.all(this.topics.map((topic) => this.log.partitionCount(topic, signal)))
+    const counts = await Promise.all(this.topics.map((topic) => this.reader.partitionCount(topic, signal)))
     const all = counts.flatMap((count, topicIndex) => this.topicPartitions(topicIndex, 0, count))
     if (start.from !== 'after') {
-      const offsets = await this.log.offsets(all, start.from === 'live' ? 'end' : 'start', signal)
+      const offsets = await this.reader.offsets(all, start.from === 'live' ? 'end' : 'start', signal)
       all.forEach((at, i) => this.add(at, offsets[i]!))
       return
     }
@@ -131,21 +131,21 @@ export class KafkaStream {
     // A vector that does not fit the topics (more partitions than exist: the topic was recreated) is no position in them.
     const fits = (topicIndex: number) => requested.length === this.topics.length && requested[topicIndex]!.length <= counts[topicIndex]!
     const fresh = all.filter((at) => !fits(at.topicIndex) || at.partition >= requested[at.topicIndex]!.length)
-    const starts = fresh.length > 0 ? await this.log.offsets(fresh, 'start', signal) : []
+    const starts = fresh.length > 0 ? await this.reader.offsets(fresh, 'start', signal) : []
     const resumed: Partition[] = []
     for (const at of all) {
       const freshIndex = fresh.indexOf(at)
       const partition = this.add(at, freshIndex === -1 ? requested[at.topicIndex]![at.partition]! : starts[freshIndex]!)
       if (freshIndex === -1) resumed.push(partition)
     }
-    const first = await inTurns(resumed, this.maxConcurrentFetches, (partition) => this.log.fetch(partition, partition.next, 0, signal))
+    const first = await inTurns(resumed, this.maxConcurrentFetches, (partition) => this.reader.fetch(partition, partition.next, 0, signal))
     const lost = resumed.filter((partition, i) => {
       const result = first[i]!
       if ('outOfRange' in result) return true
       partition.records = result.records
       return false
     })
-    const lostStarts = lost.length > 0 ? await this.log.offsets(lost, 'start', signal, lost.map((p) => p.next)) : []
+    const lostStarts = lost.length > 0 ? await this.reader.offsets(lost, 'start', signal, lost.map((p) => p.next)) : []
     // Beyond the log end (next >= start yet out of range) means the log was recreated, like a vector that does not fit.
     const recreated = !this.topics.every((_, topicIndex) => fits(topicIndex)) || lost.some((p, i) => p.next >= lostStarts[i]!)
     // Before any event, the one place a partition may go back: the gap names the client's cursor, nothing is sent twice on this connection.
@@ -254,7 +254,7 @@ export class KafkaStream {
   }
 
   private request(partition: Partition, offset: number, waitMs: number, signal: AbortSignal): Request {
-    return { offset, waitMs, startedAt: Date.now(), answer: this.log.fetch(partition, offset, waitMs, signal) }
+    return { offset, waitMs, startedAt: Date.now(), answer: this.reader.fetch(partition, offset, waitMs, signal) }
   }
 
   /**
@@ -269,7 +269,7 @@ export class KafkaStream {
    * reports the position as `unknown-position` before any event, where going back is no repeat.
    */
   private async resume(partition: Partition, offset: number, notBefore: number, signal: AbortSignal): Promise<void> {
-    const [start] = await this.log.offsets([partition], 'start', signal, [offset])
+    const [start] = await this.reader.offsets([partition], 'start', signal, [offset])
     if (offset < start!) {
       partition.beyondEnd = undefined
       const requested = this.position()
@@ -282,7 +282,7 @@ export class KafkaStream {
       partition.notBefore = notBefore
       return
     }
-    throw new KafkaLogRewoundError(partition, offset, start!)
+    throw new KafkaReaderRewoundError(partition, offset, start!)
   }
 
   private checkMetadataWhenDue(signal: AbortSignal): void {
@@ -301,10 +301,10 @@ export class KafkaStream {
 
   /** Partitions created while reading start at their log start, like those of a resumed cursor. */
   private async addNewPartitions(signal: AbortSignal): Promise<void> {
-    const counts = await Promise.all(this.topics.map((topic, i) => this.log.partitionCount(topic, signal, this.byTopic[i]!.length)))
+    const counts = await Promise.all(this.topics.map((topic, i) => this.reader.partitionCount(topic, signal, this.byTopic[i]!.length)))
     const fresh = counts.flatMap((count, topicIndex) => this.topicPartitions(topicIndex, this.byTopic[topicIndex]!.length, count))
     if (fresh.length === 0) return
-    const starts = await this.log.offsets(fresh, 'start', signal)
+    const starts = await this.reader.offsets(fresh, 'start', signal)
     fresh.forEach((at, i) => this.add(at, starts[i]!))
   }
 

@@ -5,11 +5,11 @@ import {
   KafkaHttpError,
   KafkaTopicNotFoundError,
   type FetchResult,
-  type KafkaLog,
+  type KafkaReader,
   type KafkaRecord,
   type OffsetBound,
   type TopicPartition,
-} from './kafka-log'
+} from './kafka-reader'
 import { probeLogEnd, probeLogStart } from './offset-probe'
 
 export interface RedpandaProxyOptions {
@@ -34,7 +34,7 @@ const MAX_PARTITIONS = 100_000
  * endpoint, so both are derived from the records endpoint: a partition exists when
  * it does not answer 404, and bounds are found by probing (see offset-probe.ts).
  */
-export class RedpandaProxyLog implements KafkaLog {
+export class RedpandaProxyReader implements KafkaReader {
   private readonly base: string
   private readonly headers: Record<string, string>
 

@@ -5,10 +5,10 @@ import {
   KafkaHttpError,
   KafkaTopicNotFoundError,
   type FetchResult,
-  type KafkaLog,
+  type KafkaReader,
   type OffsetBound,
   type TopicPartition,
-} from './kafka-log'
+} from './kafka-reader'
 
 export interface UpstashRestOptions {
   /** Base URL of an Upstash-compatible Kafka REST endpoint. */
@@ -26,7 +26,7 @@ export interface UpstashRestOptions {
  * and takes no abort signal, so each call is bounded by `withDeadline`; an
  * abandoned call finishes its retries in the background and is ignored.
  */
-export class UpstashRestLog implements KafkaLog {
+export class UpstashRestReader implements KafkaReader {
   private readonly kafka: Kafka
 
   constructor(private readonly options: UpstashRestOptions) {

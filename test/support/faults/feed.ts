@@ -1,4 +1,4 @@
-import type { Env } from '../../../src/config'
+import type { Env } from '../../../src/config/env'
 import type { Delivery } from './delivery-count'
 
 /** A fault a feed can inject; `inject` resolves once the fault is over (healed, restarted). */

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Env } from '../../../src/config'
+import type { Env } from '../../../src/config/env'
 import { freePort } from '../ports'
 import { stopChild } from '../processes'
 import type { MemorySample } from './memory-probe'

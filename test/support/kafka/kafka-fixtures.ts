@@ -1,4 +1,4 @@
-import type { Env } from '../../../src/config'
+import type { Env } from '../../../src/config/env'
 import { KafkaBackend } from './kafka-backend'
 import type { RunningHttpServer } from './json-http-server'
 import { startRedpandaProxy, type ProxyOptions } from './redpanda-proxy-server'

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KafkaProvider } from '../../../src/providers/kafka/kafka-provider'
-import type { KafkaLog } from '../../../src/providers/kafka/kafka-log'
+import type { KafkaReader } from '../../../src/providers/kafka/kafka-reader'
 import { decodePosition, encodePosition, isKafkaPosition } from '../../../src/providers/kafka/position'
 import type { ResolvedRoute } from '../../../src/providers/provider'
 
@@ -31,7 +31,7 @@ describe('Kafka positions', () => {
   })
 
   it('accepts only one offset group per topic of the route', () => {
-    const provider = new KafkaProvider({} as KafkaLog, { pollTimeoutMs: 1000 })
+    const provider = new KafkaProvider({} as KafkaReader, { pollTimeoutMs: 1000 })
     const route = (names: string[]): ResolvedRoute => ({ kind: 'kafka', providerId: 'default', names })
     expect(provider.isValidPosition('1_2~3', route(['a', 'b']))).toBe(true)
     expect(provider.isValidPosition('1_2', route(['a', 'b']))).toBe(false)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../../src/config'
+import { ConfigError } from '../../../src/config/env'
 import { kafkaSettings } from '../../../src/providers/kafka/kafka-setup'
 
 const settings = (env: Record<string, string>) => kafkaSettings(env, 'orders-eu')

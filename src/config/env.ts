@@ -1,6 +1,6 @@
-import { parseCursorKeys, type CursorKey } from './cursor/codec'
-import { demoSchema } from './demo/schema'
-import { isLogLevel, type LogLevel } from './log'
+import { parseCursorKeys, type CursorKey } from '../cursor/codec'
+import { demoSchema } from '../demo/schema'
+import { isLogLevel, type LogLevel } from '../log'
 
 /** Environment variables or wrangler vars. */
 export type Env = Record<string, string | undefined>

@@ -1,4 +1,4 @@
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 import { compareEntryIds, decodePositions, encodePositions, NO_ENTRY, previousEntryId } from './redis-entry-ids'
 import { planLiveRead, planResumeRead, type KeyReadPlan } from './redis-read-plan'
 import { parseStreamInfo, parseXRead, type StreamBounds, type StreamEntry } from './redis-replies'

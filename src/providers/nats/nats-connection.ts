@@ -1,6 +1,6 @@
 import { wsconnect, type NatsConnection } from '@nats-io/nats-core'
-import type { NatsSettings } from '../config'
-import type { NatsConnector } from './jetstream'
+import type { NatsSettings } from '../../config/env'
+import type { NatsConnector } from './jetstream-provider'
 
 /**
  * One WebSocket connection per stream: required on Workers (a connection cannot

@@ -26,7 +26,7 @@ export type FetchResult =
 /** `start`: the earliest retained offset. `end`: the offset the next record will get. */
 export type OffsetBound = 'start' | 'end'
 
-export interface KafkaLog {
+export interface KafkaReader {
   /**
    * How many partitions `topic` has; throws KafkaTopicNotFoundError when it does not exist.
    * `known`: a count the caller already saw (partitions are never removed), a shortcut for adapters that search.
@@ -66,10 +66,10 @@ export class KafkaHttpError extends Error {
  * it): the topic was recreated, or the broker keeps answering from behind. The stream ends
  * instead of going back; a reconnect with the last id reports `unknown-position` first.
  */
-export class KafkaLogRewoundError extends Error {
+export class KafkaReaderRewoundError extends Error {
   constructor(at: TopicPartition, offset: number, start: number) {
     super(`Kafka partition ${at.topic}/${at.partition} ends below offset ${offset}, where this stream is (log start ${start}): the topic was recreated or the broker answers from behind`)
-    this.name = 'KafkaLogRewoundError'
+    this.name = 'KafkaReaderRewoundError'
   }
 }
 

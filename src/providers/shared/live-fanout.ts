@@ -1,5 +1,5 @@
 import { Mailbox } from './mailbox'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 
 export interface LiveFanoutOptions {
   /** Items a stream may leave untaken on the shared reader before it moves to a reader of its own. */

@@ -1,5 +1,5 @@
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
-import { isSequencePosition, planSequenceStart, type LogBounds } from './sequence'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
+import { isSequencePosition, planSequenceStart, type LogBounds } from '../shared/sequence'
 
 interface Entry {
   seq: number

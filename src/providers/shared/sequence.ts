@@ -1,5 +1,5 @@
-import type { GapReason } from '../sse/frames'
-import type { ProviderItem, StartPosition } from './provider'
+import type { GapReason } from '../../sse/frames'
+import type { ProviderItem, StartPosition } from '../provider'
 
 /**
  * Start-position arithmetic shared by logs addressed by one increasing sequence

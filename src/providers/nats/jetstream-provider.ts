@@ -1,11 +1,11 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
-import { StreamError } from '../errors'
-import { silentLogger, type Logger } from '../log'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from './provider'
+import { StreamError } from '../../errors'
+import { silentLogger, type Logger } from '../../log'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 import { addConsumer, ConsumerPuller } from './jetstream-pull'
-import { isSequencePosition, planSequenceStart } from './sequence'
-import { Mailbox } from './mailbox'
+import { isSequencePosition, planSequenceStart } from '../shared/sequence'
+import { Mailbox } from '../shared/mailbox'
 import { subjectMatches } from './subjects'
 
 /**
