@@ -13,6 +13,18 @@ export interface BundleFigures {
   gzipBytes: number
 }
 
+/** The modules of a `--dry-run --outdir` directory, as the figures in the docs count them. */
+export function measureModules(outdir: string): BundleFigures {
+  let bytes = 0
+  let gzipBytes = 0
+  for (const file of readdirSync(outdir).filter((name) => /\.(m?js|wasm)$/.test(name))) {
+    const content = readFileSync(join(outdir, file))
+    bytes += content.byteLength
+    gzipBytes += gzipSync(content).byteLength
+  }
+  return { bytes, gzipBytes }
+}
+
 export function benchBundle(): BundleFigures {
   const outdir = mkdtempSync(join(tmpdir(), 'edge-stream-bundle-'))
   try {
@@ -22,15 +34,7 @@ export function benchBundle(): BundleFigures {
       encoding: 'utf8',
     })
     if (result.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`)
-    const modules = readdirSync(outdir).filter((file) => /\.(m?js|wasm)$/.test(file))
-    let bytes = 0
-    let gzipBytes = 0
-    for (const file of modules) {
-      const content = readFileSync(join(outdir, file))
-      bytes += content.byteLength
-      gzipBytes += gzipSync(content).byteLength
-    }
-    return { bytes, gzipBytes }
+    return measureModules(outdir)
   } finally {
     rmSync(outdir, { recursive: true, force: true })
   }

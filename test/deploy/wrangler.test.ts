@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { measureModules } from '../../bench/bundle'
+import { expectQuotedKiB, quotedFigures } from '../support/doc-figures'
 import { connectJetStream } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
@@ -28,6 +30,13 @@ describe('wrangler', () => {
     expect(output).toMatch(/Total Upload: [\d.]+ KiB \/ gzip: [\d.]+ KiB/)
     const bundle = readFileSync(join(outdir, 'workers.js'))
     expect(gzipSync(bundle).length).toBeLessThan(FREE_PLAN_GZIP_BYTES)
+    // The figures the docs quote are this build's.
+    const measured = measureModules(outdir)
+    const [kib, gzipKiB] = quotedFigures('docs/deploy-cloudflare.md', /reports about ([\d,]+) KiB, \*\*([\d,]+) KiB gzipped/)
+    expectQuotedKiB(kib!, measured.bytes, 'deploy-cloudflare.md, bundle')
+    expectQuotedKiB(gzipKiB!, measured.gzipBytes, 'deploy-cloudflare.md, gzipped')
+    const [readmeGzipKiB] = quotedFigures('README.md', /the Workers bundle is ([\d,]+) KiB gzipped/)
+    expectQuotedKiB(readmeGzipKiB!, measured.gzipBytes, 'README.md, gzipped')
     // Without nodejs_compat, an import of a Node built-in would fail at deploy.
     expect(bundle.toString()).not.toMatch(/^import[^;]*["']node:/m)
   })

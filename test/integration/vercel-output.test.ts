@@ -9,8 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { buildVercelOutput, FUNCTION_DIR } from '../../scripts/vercel-output'
+import { expectQuotedKiB, quotedFigures } from '../support/doc-figures'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { startProcess } from '../support/processes'
@@ -31,6 +33,8 @@ describe('Vercel Build Output', () => {
     expect(readJson(join(outDir, FUNCTION_DIR, '.vc-config.json'))).toEqual({ runtime: 'edge', entrypoint: 'index.js' })
     // An Edge function has no Node built-ins.
     expect(readFileSync(join(outDir, FUNCTION_DIR, 'index.js'), 'utf8')).not.toMatch(/^import[^;]*["']node:/m)
+    const [, edgeGzipKiB] = quotedFigures('docs/deploy-vercel.md', /about ([\d,]+) \/ ([\d,]+) KiB gzipped/)
+    expectQuotedKiB(edgeGzipKiB!, gzipSync(readFileSync(join(outDir, FUNCTION_DIR, 'index.js'))).length, 'deploy-vercel.md, Edge')
   })
 
   describe('Node.js function', () => {
@@ -62,6 +66,11 @@ createServer(listener).listen(${port}, '127.0.0.1', () => console.log('listening
       running.child.stderr?.on('data', (chunk) => (stderr += chunk))
       return { baseUrl: `http://127.0.0.1:${port}`, stderr: () => stderr, stop: running.stop }
     }
+
+    it('is the size the guide quotes', () => {
+      const [nodeGzipKiB] = quotedFigures('docs/deploy-vercel.md', /about ([\d,]+) \/ ([\d,]+) KiB gzipped/)
+      expectQuotedKiB(nodeGzipKiB!, gzipSync(readFileSync(join(outDir, FUNCTION_DIR, 'index.mjs'))).length, 'deploy-vercel.md, Node.js')
+    })
 
     it('is configured for Vercel’s Node.js launcher with response streaming', () => {
       expect(readJson(join(outDir, 'config.json'))).toEqual({ version: 3 })
