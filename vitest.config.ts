@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
-    setupFiles: ['test/support/websocket.ts'],
+    setupFiles: ['src/runtime/node-websocket.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

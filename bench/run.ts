@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import WebSocket from 'ws'
+import '../src/runtime/node-websocket'
 import { currentNatsServerBinary } from '../test/support/nats-server'
 import { PAYLOAD_BYTES } from './brokers/broker'
 import { startJetStreamReplay } from './brokers/jetstream'
@@ -18,9 +18,6 @@ import { renderReport, type BenchResults } from './report'
 import { benchReplay } from './replay'
 import { benchResume } from './resume'
 import { describeCommit, describeMachine, describeVersions } from './support/machine'
-
-// Node 20 has no global WebSocket; the raw NATS client needs one.
-globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
 
 const settings = {
   replay: { events: 100_000, payloadBytes: PAYLOAD_BYTES, rounds: 9 },

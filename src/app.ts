@@ -1,19 +1,29 @@
+/**
+ * The Hono app: the stream route and its middleware (CORS, method, size limits, auth), the
+ * route's steps from request to relay, and the one error handler that answers refusals as JSON.
+ */
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import type { AuthConfig } from './auth/auth-config'
-import { authenticate } from './auth/authenticate'
+import { authenticate, type AuthVariables } from './auth/authenticate'
 import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec'
-import { errorBody, RequestError, StreamError } from './errors'
-import { parseGraphQLParams, prepareSubscription, type PreparedSubscription } from './graphql/operation'
+import { errorBody, RequestError } from './errors'
+import type { PreparedSubscription } from './graphql/operation'
+import { parseGraphQLParams, prepareSubscription } from './graphql/operation'
 import { PreparedSubscriptions } from './graphql/prepared-cache'
 import type { EdfsSchema } from './graphql/schema'
 import { resolveTemplates } from './graphql/templates'
+import { readParams, readStartPosition } from './http/stream-request'
 import { defaultLimits, type Limits } from './limits/limits'
 import { checkParameterSizes, limitRequestSize } from './limits/request-size'
 import { silentLogger, type Logger } from './log'
-import { providerKey, type ProviderItem, type ProviderRegistry, type ResolvedRoute, type StartPosition } from './providers/provider'
+import { providerKey, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
+import { plainBatchRenderer } from './relay/frame-renderer'
+import { combineHooks } from './relay/hooks'
+import { relay, type RelayHooks, type RelayStream } from './relay/relay'
+import { streamLog } from './relay/stream-log'
 import { createEventStream } from './sse/event-stream'
-import { completeFrame, errorFrame, gapFrame, nextFrame } from './sse/frames'
+import { SSE_HEADERS } from './sse/frames'
 
 export interface AppOptions {
   schema: EdfsSchema
@@ -35,22 +45,25 @@ export interface AppOptions {
   /** HTML served at `/` (the demo page). */
   homePage?: string
   log?: Logger
+  /** Called over each stream's life (metrics, tracing), after the stream log's own hooks. */
+  hooks?: RelayHooks
 }
 
-const STREAM_PATH = '/graphql/stream'
-const SSE_HEADERS = {
-  'Content-Type': 'text/event-stream; charset=utf-8',
-  'Cache-Control': 'no-cache',
-  'X-Accel-Buffering': 'no',
-} as const
+/** The variables the app's middleware puts on the request context. */
+export type AppVariables = AuthVariables
 
-export function createApp(options: AppOptions): Hono {
+const STREAM_PATH = '/graphql/stream'
+
+export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }> {
   const { schema, providers } = options
   const log = options.log ?? silentLogger
   const codec = new CursorCodec(options.cursorKeys)
   const retryMs = options.retryMs ?? 2000
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxStreamMs = options.maxStreamMs ?? 3_600_000
+  const limits = options.limits ?? defaultLimits
+  const hooks = options.hooks ? combineHooks(streamLog(log), options.hooks) : streamLog(log)
+  const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
 
   for (const [field, route] of schema.routes) {
     if (!providers.has(providerKey(route.kind, route.providerId))) {
@@ -58,7 +71,7 @@ export function createApp(options: AppOptions): Hono {
     }
   }
 
-  const app = new Hono()
+  const app = new Hono<{ Variables: AppVariables }>()
 
   if (options.corsOrigins?.length) {
     const origins = options.corsOrigins
@@ -82,8 +95,6 @@ export function createApp(options: AppOptions): Hono {
   // Hono answers HEAD with the GET handler and drops the body unread: that would open a
   // subscription nobody reads or cancels. A stream has no headers worth asking for alone.
   app.use(STREAM_PATH, async (c, next) => (c.req.method === 'HEAD' ? methodNotAllowed(c) : next()))
-  const limits = options.limits ?? defaultLimits
-  const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
   app.use(STREAM_PATH, limitRequestSize(limits))
   if (options.auth) app.on(['GET', 'POST'], STREAM_PATH, authenticate(options.auth, { log, retryMs }))
 
@@ -91,13 +102,7 @@ export function createApp(options: AppOptions): Hono {
     const params = await readParams(c)
     checkParameterSizes(params, limits)
     const { prepared, resultOf } = subscriptions.get(parseGraphQLParams(params))
-    const identity = c.get('identity')
-    const route: ResolvedRoute = {
-      kind: prepared.route.kind,
-      providerId: prepared.route.providerId,
-      names: resolveTemplates(prepared.route, { args: prepared.args, claims: identity?.claims }),
-      ...(prepared.route.streamName === undefined ? {} : { streamName: prepared.route.streamName }),
-    }
+    const route = resolveRoute(prepared, c.get('identity')?.claims)
     const provider = providers.get(providerKey(route.kind, route.providerId))!
     const binding = subscriptionBinding([route.kind, route.providerId, route.streamName ?? '', ...route.names])
     const start = readStartPosition(c, (cursor) => {
@@ -105,57 +110,27 @@ export function createApp(options: AppOptions): Hono {
       if (!provider.isValidPosition(position, route)) throw new RequestError(400, 'INVALID_CURSOR', 'Last-Event-ID is malformed')
       return position
     })
-    const render = frameRenderer(prepared, resultOf, (position) => codec.encode(binding, position))
-    // The stream's life in the log: positions and counts only, never a payload or a credential.
-    const streamId = crypto.randomUUID()
-    const openedAt = Date.now()
-    let events = 0
-    let lastSent: string | undefined
-    let failure: 'refused' | 'upstream-error' | undefined
-    const resume = start.from === 'after'
-    log('info', 'stream.open', { streamId, field: prepared.fieldName, route: route.names, start: describeStart(start), resume })
-
+    const stream: RelayStream = {
+      id: crypto.randomUUID(),
+      field: prepared.fieldName,
+      route,
+      start,
+      openedAt: Date.now(),
+      events: 0,
+      lastPosition: undefined,
+      failure: undefined,
+    }
+    const render = plainBatchRenderer({ responseKey: prepared.responseKey, resultOf, cursorOf: (position) => codec.encode(binding, position) })
+    const validUntilMs = c.get('identity')?.validUntilMs
+    hooks.onOpen?.(stream)
     const body = createEventStream({
       retryMs,
       heartbeatMs,
       // The stream ends when its token does: the reconnect must bring a valid one.
-      maxStreamMs: identity ? Math.min(maxStreamMs, identity.validUntilMs - Date.now()) : maxStreamMs,
+      maxStreamMs: validUntilMs === undefined ? maxStreamMs : Math.min(maxStreamMs, validUntilMs - Date.now()),
       clientSignal: c.req.raw.signal,
-      onClose: (reason) =>
-        log('info', 'stream.close', { streamId, reason: failure ?? reason, events, lastSent, durationMs: Date.now() - openedAt }),
-      run: async (sink) => {
-        try {
-          for await (const batch of provider.open(route, start, sink.signal)) {
-            let frames = ''
-            for (const item of batch) {
-              if (item.type === 'gap') {
-                log('warn', 'stream.gap', { streamId, reason: item.reason, requested: item.requested, resumedFrom: item.resumedFrom })
-              } else {
-                events++
-                if (item.position !== undefined) lastSent = item.position
-              }
-              frames += render(item)
-            }
-            sink.write(frames)
-            await sink.ready()
-            if (sink.signal.aborted) break
-          }
-        } catch (error) {
-          if (sink.signal.aborted) return
-          if (error instanceof StreamError) {
-            failure = 'refused'
-            log('warn', 'stream.refused', { streamId, code: error.code, error: error.message })
-            // A permanent refusal ends the subscription; any other one is retried, spread by jitter.
-            const retry = error.permanent ? undefined : Math.round(retryMs * (1 + Math.random()))
-            sink.write(errorFrame(JSON.stringify(errorBody(error.code, error.message)), retry) + (error.permanent ? completeFrame : ''))
-            return
-          }
-          failure = 'upstream-error'
-          log('error', 'stream.upstream_error', { streamId, error: String(error) })
-          const body = errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')
-          sink.write(errorFrame(JSON.stringify(body), Math.round(retryMs * (1 + Math.random()))))
-        }
-      },
+      onClose: (reason) => hooks.onClose?.(stream, stream.failure ?? reason),
+      run: (sink) => relay(sink, { provider, stream, render, retryMs, hooks }),
     })
     return new Response(body, { headers: SSE_HEADERS })
   })
@@ -165,7 +140,7 @@ export function createApp(options: AppOptions): Hono {
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404))
 
   app.onError((error, c) => {
-    if (error instanceof RequestError) return c.json(errorBody(error.code, error.message), error.status)
+    if (error instanceof RequestError) return c.json(errorBody(error.code, error.message), error.status, error.headers)
     log('error', 'request.failed', { error: String(error) })
     return c.json(errorBody('INTERNAL_SERVER_ERROR', 'Internal server error'), 500)
   })
@@ -173,49 +148,16 @@ export function createApp(options: AppOptions): Hono {
   return app
 }
 
-function methodNotAllowed(c: Context): Response {
-  return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed; use GET or POST`), 405, {
-    Allow: 'GET, POST, OPTIONS',
-  })
+function methodNotAllowed(c: Context): never {
+  throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed; use GET or POST`, { Allow: 'GET, POST, OPTIONS' })
 }
 
-/** GraphQL-over-HTTP parameters from the query string (GET) or a JSON body (POST). */
-async function readParams(c: Context): Promise<Record<string, unknown>> {
-  if (c.req.method === 'GET') return c.req.query()
-  let body: unknown
-  try {
-    body = await c.req.json()
-  } catch {
-    throw new RequestError(400, 'BAD_REQUEST', 'The request body must be a JSON object')
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new RequestError(400, 'BAD_REQUEST', 'The request body must be a JSON object')
-  }
-  return body as Record<string, unknown>
-}
-
-/** `Last-Event-ID`, then `?lastEventId=`, then `?from=earliest`, else new events only. */
-function readStartPosition(c: Context, decode: (cursor: string) => string): StartPosition {
-  const cursor = c.req.header('Last-Event-ID') || c.req.query('lastEventId')
-  if (cursor) return { from: 'after', position: decode(cursor) }
-  const from = c.req.query('from')
-  if (from === undefined || from === 'live') return { from: 'live' }
-  if (from === 'earliest') return { from: 'earliest' }
-  throw new RequestError(400, 'BAD_REQUEST', 'from must be "earliest" or "live"')
-}
-
-function describeStart(start: StartPosition): string {
-  return start.from === 'after' ? `after ${start.position}` : start.from
-}
-
-function frameRenderer(prepared: PreparedSubscription, resultOf: (text: string) => string, toCursor: (position: string) => string) {
-  const eventError = (message: string): string =>
-    JSON.stringify({ data: null, errors: [{ message, path: [prepared.responseKey] }] })
-  return (item: ProviderItem): string => {
-    if (item.type === 'gap') {
-      return gapFrame(item.requested === null ? null : toCursor(item.requested), toCursor(item.resumedFrom), item.reason)
-    }
-    const result = item.error === undefined ? resultOf(item.text) : eventError(item.error)
-    return nextFrame(item.position === undefined ? undefined : toCursor(item.position), result)
+/** What the subscription reads: its route with the templates filled from the arguments and the token's claims. */
+function resolveRoute(prepared: PreparedSubscription, claims: Record<string, unknown> | undefined): ResolvedRoute {
+  return {
+    kind: prepared.route.kind,
+    providerId: prepared.route.providerId,
+    names: resolveTemplates(prepared.route, { args: prepared.args, ...(claims ? { claims } : {}) }),
+    ...(prepared.route.streamName === undefined ? {} : { streamName: prepared.route.streamName }),
   }
 }

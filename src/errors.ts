@@ -20,12 +20,17 @@ export type ErrorCode =
   | 'UNKNOWN_TOPIC'
   | 'INTERNAL_SERVER_ERROR'
 
-/** A refusal of the request before the stream opens: status, code and a message safe to show. */
+/**
+ * A refusal of the request before the stream opens: status, code, a message safe to show, and
+ * the headers the status calls for (`WWW-Authenticate` on 401, `Allow` on 405, `Retry-After`),
+ * as Hono's HTTPException carries them. The app's error handler answers it as JSON.
+ */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 414 | 500,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 414 | 500 | 503,
     readonly code: ErrorCode,
     message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message)
     this.name = 'RequestError'

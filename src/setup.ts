@@ -1,19 +1,26 @@
-import { createApp } from './app'
-import { readAuthConfig, requireAuthForClaims } from './auth/auth-config'
-import { ConfigError, envId, natsSettings, readConfig, type Config, type Env, type NatsSettings } from './config/env'
+/**
+ * The app built from the environment: configuration read once, the schema loaded, one provider
+ * per EDFS provider the schema names (from the factory of its broker), and the demo when no schema
+ * is configured. Runtime entries call `createServerFromEnv` with what differs between them.
+ */
+import type { Hono } from 'hono'
+import { createApp, type AppVariables } from './app'
+import type { AuthConfig } from './auth/auth-config'
+import { ConfigError, envId, type Env } from './config/env'
+import { kafkaSettings, natsSettings, redisSettings } from './config/providers'
+import { readEnv, type Config } from './config/read-env'
 import { demoPage } from './demo/page'
-import { loadEdfsSchema, SchemaError, type EdfsSchema } from './graphql/schema'
-import { readLimits } from './limits/read-limits'
+import { demoSchema } from './demo/schema'
+import { loadEdfsSchema, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from './graphql/schema'
 import { createLogger, type Logger } from './log'
-import { JetStreamProvider, type NatsConnector } from './providers/nats/jetstream-provider'
-import { LiveFanout } from './providers/shared/live-fanout'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
 import { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider'
-import { connectionPerStream } from './providers/nats/nats-connection'
+import { JetStreamProvider } from './providers/nats/jetstream-provider'
+import { connectionPerStream, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
-import { createRedisStreamsProvider } from './providers/redis-setup'
+import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
-import type { Hono } from 'hono'
+import { LiveFanout } from './providers/shared/live-fanout'
 
 /** What differs between runtimes when building the app from the environment. */
 export interface Platform {
@@ -32,51 +39,61 @@ export interface Platform {
 }
 
 export interface Server {
-  app: Hono
+  app: Hono<{ Variables: AppVariables }>
   config: Config
   /** The embedded broker, when some provider runs in memory (the demo does). */
   memoryBroker: MemoryBroker | undefined
   log: Logger
 }
 
+/** What a provider factory may use besides its own variables. */
+interface ProviderContext {
+  env: Env
+  config: Config
+  platform: Platform
+  log: Logger
+  /** The embedded broker, made on first use and shared by every in-memory provider. */
+  memoryBroker(): MemoryBroker
+}
+
+type ProviderFactory = (providerId: string, context: ProviderContext) => Provider
+
+const providerFactories: Record<ProviderKind, ProviderFactory> = {
+  nats(providerId, { env, config, platform, log, memoryBroker }) {
+    const settings = natsSettings(env, providerId)
+    if (settings === undefined && config.schema.source !== 'demo') {
+      throw new ConfigError(`NATS_${envId(providerId)}_URL`, `is required by the schema's provider "${providerId}"`)
+    }
+    const provider =
+      settings === undefined || settings.url === 'memory:'
+        ? new MemoryProvider(memoryBroker())
+        : new JetStreamProvider((platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs), {
+            requireHistory: config.requireHistory,
+            log,
+          })
+    return platform.shareLiveReads ? new LiveFanout(provider) : provider
+  },
+  kafka: (providerId, { env }) => createKafkaProvider(kafkaSettings(env, providerId)),
+  redis(providerId, { env, platform }) {
+    const settings = redisSettings(env, providerId)
+    const client = platform.upstashClient
+    if (!client) throw new Error('this runtime entry passes no Upstash client to the setup (Platform.upstashClient)')
+    return new RedisStreamsProvider((signal) => client(settings, signal), { blockMs: settings.blockMs, requestTimeoutMs: settings.requestTimeoutMs })
+  },
+}
+
 /** Builds the app from environment variables; throws ConfigError naming the first bad one. */
 export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
-  const config = readConfig(env, platform.readFile)
+  const config = readEnv(env, platform.readFile)
   const log = createLogger(config.logLevel, platform.log)
-  let schema: EdfsSchema
-  try {
-    schema = loadEdfsSchema(config.schema.sdl)
-  } catch (error) {
-    if (error instanceof SchemaError) throw new ConfigError(config.schema.source === 'demo' ? 'schema' : config.schema.source, (error as Error).message)
-    throw error
-  }
-  const auth = readAuthConfig(env)
-  requireAuthForClaims(schema, auth)
+  const schema = loadSchema(config)
+  requireAuthForClaims(schema, config.auth)
   let memoryBroker: MemoryBroker | undefined
-  const shared = (provider: Provider): Provider => (platform.shareLiveReads ? new LiveFanout(provider) : provider)
+  const context: ProviderContext = { env, config, platform, log, memoryBroker: () => (memoryBroker ??= new MemoryBroker()) }
   const providers = new Map<string, Provider>()
   for (const route of schema.routes.values()) {
     const key = providerKey(route.kind, route.providerId)
-    if (providers.has(key)) continue
-    if (route.kind === 'redis') {
-      providers.set(key, createRedisStreamsProvider(env, route.providerId, platform.upstashClient))
-      continue
-    }
-    if (route.kind === 'kafka') {
-      providers.set(key, createKafkaProvider(env, route.providerId))
-      continue
-    }
-    const settings = natsSettings(env, route.providerId)
-    if (settings === undefined && config.schema.source !== 'demo') {
-      throw new ConfigError(`NATS_${envId(route.providerId)}_URL`, `is required by the schema's provider "${route.providerId}"`)
-    }
-    if (settings === undefined || settings.url === 'memory:') {
-      memoryBroker ??= new MemoryBroker()
-      providers.set(key, shared(new MemoryProvider(memoryBroker)))
-    } else {
-      const connector = (platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs)
-      providers.set(key, shared(new JetStreamProvider(connector, { requireHistory: config.requireHistory, log })))
-    }
+    if (!providers.has(key)) providers.set(key, providerFactories[route.kind](route.providerId, context))
   }
   const app = createApp({
     schema,
@@ -87,10 +104,34 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     maxStreamMs: config.maxStreamMs,
     corsOrigins: config.corsOrigins,
     corsCredentials: config.corsCredentials,
-    auth,
-    limits: readLimits(env),
+    ...(config.auth ? { auth: config.auth } : {}),
+    limits: config.limits,
     ...(config.schema.source === 'demo' ? { homePage: demoPage } : {}),
     log,
   })
   return { app, config, memoryBroker, log }
 }
+
+function loadSchema(config: Config): EdfsSchema {
+  const source = config.schema
+  try {
+    return loadEdfsSchema(source.source === 'demo' ? demoSchema : source.sdl)
+  } catch (error) {
+    if (error instanceof SchemaError) throw new ConfigError(source.source === 'demo' ? 'schema' : source.source, error.message)
+    throw error
+  }
+}
+
+/**
+ * A schema whose subjects name `{{ claims.… }}` needs verified claims: without auth every such
+ * subscription would be refused, so that is a start error rather than a stream of 403s.
+ */
+function requireAuthForClaims(schema: EdfsSchema, auth: AuthConfig | undefined): void {
+  if (auth) return
+  for (const [field, route] of schema.routes) {
+    if (usesClaims(route)) throw new ConfigError('AUTH_JWKS_URL', `Subscription.${field} uses {{ claims.… }}: set AUTH_JWKS_URL or AUTH_SECRET`)
+  }
+}
+
+const usesClaims = (route: SubscriptionRoute): boolean =>
+  route.templates.some((template) => template.parts.some((part) => typeof part !== 'string' && part.source === 'claims'))

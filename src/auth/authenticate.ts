@@ -1,17 +1,16 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
-import { errorBody } from '../errors'
+import { errorBody, RequestError } from '../errors'
 import type { Logger } from '../log'
-import { errorFrame } from '../sse/frames'
+import { errorFrame, jitteredRetryMs, SSE_HEADERS } from '../sse/frames'
 import type { AuthConfig } from './auth-config'
 import { KeysUnavailableError } from './jwks-cache'
 import { tokenVerifier, UnauthenticatedError, type Identity } from './verify-token'
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    /** The verified token of a /graphql/stream request, when auth is on. */
-    identity: Identity | undefined
-  }
+/** What the middleware puts on the context, as Hono's jwt middleware types `JwtVariables`. */
+export interface AuthVariables {
+  /** The verified token of a /graphql/stream request; undefined when auth is off. */
+  identity: Identity | undefined
 }
 
 const BEARER = /^Bearer +(\S+) *$/i
@@ -22,7 +21,7 @@ const BEARER = /^Bearer +(\S+) *$/i
  * fetched, the client is told to retry as for an unavailable broker: a short SSE answer with a
  * `retry:` and an `error` frame, so EventSource comes back by itself instead of giving up.
  */
-export function authenticate(config: AuthConfig, options: { log: Logger; retryMs: number }): MiddlewareHandler {
+export function authenticate(config: AuthConfig, options: { log: Logger; retryMs: number }): MiddlewareHandler<{ Variables: AuthVariables }> {
   const { log, retryMs } = options
   const verify = tokenVerifier(config, { onFetchError: (error) => log('error', 'auth.jwks_unavailable', { error: String(error) }) })
   const missing = `Authentication required: send a token as Authorization: Bearer${config.cookie ? `, in the ${config.cookie} cookie` : ''}${config.queryToken ? ' or as the access_token query parameter' : ''}`
@@ -34,7 +33,7 @@ export function authenticate(config: AuthConfig, options: { log: Logger; retryMs
     } catch (error) {
       if (error instanceof UnauthenticatedError) {
         log('info', 'auth.refused', { reason: error.message })
-        return c.json(errorBody('UNAUTHENTICATED', error.message), 401, { 'WWW-Authenticate': challenge(error.message, error.message === missing) })
+        throw new RequestError(401, 'UNAUTHENTICATED', error.message, { 'WWW-Authenticate': challenge(error.message, error.message === missing) })
       }
       if (error instanceof KeysUnavailableError) return keysUnavailable(retryMs)
       throw error
@@ -64,7 +63,5 @@ function challenge(message: string, missing: boolean): string {
 /** A complete (not streamed) SSE answer: the `retry` is jittered so that clients do not return in step. */
 function keysUnavailable(retryMs: number): Response {
   const body = errorBody('UPSTREAM_UNAVAILABLE', 'The identity provider is unavailable; retrying.')
-  return new Response(errorFrame(JSON.stringify(body), Math.round(retryMs * (1 + Math.random()))), {
-    headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' },
-  })
+  return new Response(errorFrame(JSON.stringify(body), jitteredRetryMs(retryMs)), { headers: SSE_HEADERS })
 }

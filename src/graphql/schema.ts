@@ -13,7 +13,7 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
 } from 'graphql'
-import { parseTemplate } from './templates'
+import { parseTemplate, type Template } from './templates'
 import { prepareSdl } from './sdl'
 
 export type ProviderKind = 'nats' | 'kafka' | 'redis'
@@ -21,12 +21,14 @@ export type ProviderKind = 'nats' | 'kafka' | 'redis'
 export interface SubscriptionRoute {
   kind: ProviderKind
   providerId: string
-  /** Subjects / topics / channels, e.g. ["employeeUpdated.{{ args.id }}"]. */
-  templates: string[]
-  /** NATS `streamConfiguration.streamName`. */
+  /** Subjects / topics / channels, e.g. "employeeUpdated.{{ args.id }}", parsed once at load. */
+  templates: Template[]
+  /**
+   * NATS `streamConfiguration.streamName`. Its `consumerName` is not used: Cosmo's router names a
+   * durable consumer to share among its instances, whereas each stream here reads an ephemeral
+   * consumer of its own from the client's cursor, which needs no name and leaves nothing behind.
+   */
   streamName?: string
-  /** NATS `streamConfiguration.consumerName`: kept for completeness, the ephemeral consumers of each stream need none. */
-  consumerName?: string
 }
 
 export interface EdfsSchema {
@@ -100,20 +102,19 @@ function routeOf(schema: GraphQLSchema, typeName: string, field: GraphQLField<un
   if (!Array.isArray(templates) || templates.length === 0) {
     throw new SchemaError(`${where}: @${directiveName} needs at least one entry in "${templatesArgument}"`)
   }
-  for (const template of templates) checkTemplate(where, field, template)
+  const parsed = templates.map((template) => checkTemplate(where, field, template))
 
   const providerId = values?.providerId ?? 'default'
   if (typeof providerId !== 'string' || providerId === '') {
     throw new SchemaError(`${where}: @${directiveName} providerId must be a non-empty string`)
   }
-  const route: SubscriptionRoute = { kind, providerId, templates }
+  const route: SubscriptionRoute = { kind, providerId, templates: parsed }
   const streamConfiguration = values?.streamConfiguration as Record<string, unknown> | null | undefined
   if (typeof streamConfiguration?.streamName === 'string') route.streamName = streamConfiguration.streamName
-  if (typeof streamConfiguration?.consumerName === 'string') route.consumerName = streamConfiguration.consumerName
   return route
 }
 
-function checkTemplate(where: string, field: GraphQLField<unknown, unknown>, template: unknown): asserts template is string {
+function checkTemplate(where: string, field: GraphQLField<unknown, unknown>, template: unknown): Template {
   if (typeof template !== 'string' || template === '') throw new SchemaError(`${where}: a subject/topic/channel template is empty or null`)
   let parts
   try {
@@ -126,6 +127,7 @@ function checkTemplate(where: string, field: GraphQLField<unknown, unknown>, tem
     const problem = argumentPathProblem(field, part.path)
     if (problem) throw new SchemaError(`${where}: template "${template}": ${part.text} ${problem}`)
   }
+  return { text: template, parts }
 }
 
 /** Why `args.<path>` cannot yield one scalar value of this field's arguments, or undefined when it can. */

@@ -14,6 +14,12 @@ export interface TemplateReference {
 }
 export type TemplatePart = string | TemplateReference
 
+/** A subject, topic or channel template: its text as written and its parts, parsed once at load. */
+export interface Template {
+  text: string
+  parts: TemplatePart[]
+}
+
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g
 const REFERENCE = /^(args|claims)((?:\.[_A-Za-z][_0-9A-Za-z]*)+)$/
 const MAX_VALUE_LENGTH = 255
@@ -55,7 +61,7 @@ export function resolveTemplates(route: SubscriptionRoute, ctx: TemplateContext)
   const resolved = new Set<string>()
   for (const template of route.templates) {
     let text = ''
-    for (const part of parseTemplate(template)) {
+    for (const part of template.parts) {
       text += typeof part === 'string' ? part : renderValue(route, part, ctx)
     }
     resolved.add(text)

@@ -1,4 +1,3 @@
-import type { GapReason } from '../sse/frames'
 import type { ProviderKind } from '../graphql/schema'
 
 /** What a subscription reads, after its templates were resolved from the operation's arguments. */
@@ -13,6 +12,9 @@ export interface ResolvedRoute {
 
 /** Where to start: new events only, the log start, or just after a position from a cursor. */
 export type StartPosition = { from: 'live' } | { from: 'earliest' } | { from: 'after'; position: string }
+
+/** Why a stream resumed elsewhere than asked: the position was deleted by retention, or the log does not know it. */
+export type GapReason = 'retention' | 'unknown-position'
 
 export type ProviderItem =
   /**

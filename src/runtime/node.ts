@@ -1,17 +1,15 @@
 /**
- * Node entry: `npm start`. Node 20 has no global WebSocket, which nats-core's
- * wsconnect needs (without it the connect never settles), so `ws` provides it.
+ * Node entry: `npm start`. One long-lived process: its streams share a NATS connection and,
+ * at the head of a route, one reader; SIGINT/SIGTERM end open streams without `complete`.
  */
 import { readFileSync } from 'node:fs'
 import { serve } from '@hono/node-server'
-import WebSocket from 'ws'
+import './node-websocket'
 import { ConfigError } from '../config/env'
 import { startDemoTicker } from '../demo/schema'
 import { sharedConnection } from '../providers/nats/nats-connection'
 import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createServerFromEnv } from '../setup'
-
-globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
 
 let server
 try {

@@ -3,6 +3,18 @@
  * cursor (URL-safe by construction) or JSON text (which never contains a raw
  * newline), so no field needs escaping.
  */
+import type { GapReason } from '../providers/provider'
+
+/** The response headers of every event stream (no Connection or Transfer-Encoding: illegal on HTTP/2). */
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache',
+  'X-Accel-Buffering': 'no',
+} as const
+
+/** A `retry` between one and two times the configured one, so that clients cut together do not return together. */
+export const jitteredRetryMs = (retryMs: number): number => Math.round(retryMs * (1 + Math.random()))
+
 export const openingFrame = (retryMs: number): string => `retry: ${retryMs}\n: ok\n\n`
 
 export const pingFrame = ': ping\n\n'
@@ -19,5 +31,3 @@ export const errorFrame = (bodyJson: string, retryMs?: number): string =>
   `${retryMs === undefined ? '' : `retry: ${retryMs}\n`}event: error\ndata: ${bodyJson}\n\n`
 
 export const completeFrame = 'event: complete\ndata:\n\n'
-
-export type GapReason = 'retention' | 'unknown-position'

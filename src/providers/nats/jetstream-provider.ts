@@ -6,16 +6,8 @@ import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../pr
 import { addConsumer, ConsumerPuller } from './jetstream-pull'
 import { isSequencePosition, planSequenceStart } from '../shared/sequence'
 import { Mailbox } from '../shared/mailbox'
+import type { NatsConnector } from './nats-connection'
 import { subjectMatches } from './subjects'
-
-/**
- * How a stream gets its NATS connection. On Workers a connection cannot outlive
- * its request, so each stream opens its own; a Node server may share one.
- */
-export interface NatsConnector {
-  acquire(): Promise<NatsConnection>
-  release(nc: NatsConnection): Promise<void>
-}
 
 export interface JetStreamOptions {
   /** Messages asked for at once: with `pullMaxBytes`, the most a slow client can leave buffered here. */

@@ -1,6 +1,21 @@
 import { wsconnect, type NatsConnection } from '@nats-io/nats-core'
-import type { NatsSettings } from '../../config/env'
-import type { NatsConnector } from './jetstream-provider'
+
+/** Where and how to reach a NATS server's WebSocket listener (config/providers.ts reads it). */
+export interface NatsSettings {
+  url: string
+  token?: string
+  user?: string
+  pass?: string
+}
+
+/**
+ * How a stream gets its NATS connection. On Workers a connection cannot outlive
+ * its request, so each stream opens its own; a Node server may share one.
+ */
+export interface NatsConnector {
+  acquire(): Promise<NatsConnection>
+  release(nc: NatsConnection): Promise<void>
+}
 
 /**
  * One WebSocket connection per stream: required on Workers (a connection cannot
@@ -11,7 +26,7 @@ import type { NatsConnector } from './jetstream-provider'
  * proxy): nothing arrives, and the client, fed heartbeats, would wait forever.
  * The connection pings the server every `pingIntervalMs` (the setup passes the SSE
  * heartbeat interval) and reports itself stale when two pings in a row go unanswered,
- * which ends the stream the same way (see connectionFailure in jetstream.ts).
+ * which ends the stream the same way (see connectionFailure in jetstream-provider.ts).
  */
 export function connectionPerStream(settings: NatsSettings, pingIntervalMs = 15_000): NatsConnector {
   return {

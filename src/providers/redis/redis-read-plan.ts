@@ -1,4 +1,4 @@
-import type { GapReason } from '../../sse/frames'
+import type { GapReason } from '../provider'
 import { compareEntryIds, NO_ENTRY, previousEntryId } from './redis-entry-ids'
 import type { StreamBounds } from './redis-replies'
 

@@ -11,6 +11,13 @@ export interface UpstashSettings {
   token: string
 }
 
+/** What the Redis Streams provider is configured with (config/providers.ts reads it). */
+export interface RedisSettings extends UpstashSettings {
+  /** How long one XREAD waits for new entries at the head of the stream. */
+  blockMs: number
+  requestTimeoutMs: number
+}
+
 /** One Redis command; resolves to the raw reply, with the REST layer's base64 already decoded. */
 export type RedisCommand = (args: [string, ...string[]]) => Promise<unknown>
 

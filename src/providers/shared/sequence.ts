@@ -1,4 +1,4 @@
-import type { GapReason } from '../../sse/frames'
+import type { GapReason } from '../provider'
 import type { ProviderItem, StartPosition } from '../provider'
 
 /**

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { parse, validate } from 'graphql'
 import { loadEdfsSchema, SchemaError } from '../../../src/graphql/schema'
+import { parseTemplate } from '../../../src/graphql/templates'
+
+/** Routes hold their templates parsed. */
+const templatesOf = (texts: string[]) => texts.map((text) => ({ text, parts: parseTemplate(text) }))
 
 // Cosmo's NATS demo subgraph (docs "EDFS / NATS", full schema example), with federation v2 extras.
 const cosmoDemoSdl = /* GraphQL */ `
@@ -66,18 +70,17 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
   it('loads the Cosmo NATS demo subgraph and routes only its Subscription fields', () => {
     const { routes, schema } = loadEdfsSchema(cosmoDemoSdl)
     expect([...routes.keys()]).toEqual(['employeeUpdated', 'employeeUpdatedMyNats', 'employeeUpdatedNatsStream'])
-    expect(routes.get('employeeUpdated')).toEqual({ kind: 'nats', providerId: 'default', templates: ['employeeUpdated.{{ args.employeeID }}'] })
+    expect(routes.get('employeeUpdated')).toEqual({ kind: 'nats', providerId: 'default', templates: templatesOf(['employeeUpdated.{{ args.employeeID }}']) })
     expect(routes.get('employeeUpdatedMyNats')).toEqual({
       kind: 'nats',
       providerId: 'my-nats',
-      templates: ['employeeUpdatedMyNats.{{ args.id }}', 'employeeUpdatedMyNatsTwo.{{ args.id }}'],
+      templates: templatesOf(['employeeUpdatedMyNats.{{ args.id }}', 'employeeUpdatedMyNatsTwo.{{ args.id }}']),
     })
     expect(routes.get('employeeUpdatedNatsStream')).toEqual({
       kind: 'nats',
       providerId: 'my-nats',
-      templates: ['employeeUpdated.{{ args.id }}'],
+      templates: templatesOf(['employeeUpdated.{{ args.id }}']),
       streamName: 'streamName',
-      consumerName: 'consumerName',
     })
     expect(schema.getQueryType()?.getFields().employeeFromEvent).toBeDefined()
     expect(schema.getMutationType()?.getFields().updateEmployeeMyNats).toBeDefined()
@@ -98,9 +101,9 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
         redis(symbol: String!): Employee! @edfs__redisSubscribe(channels: ["prices.{{ args.symbol }}"], providerId: "redis")
       }
     `)
-    expect(routes.get('nats')).toEqual({ kind: 'nats', providerId: 'default', templates: ['e.{{ args.id }}'], streamName: 'S', consumerName: 'c' })
-    expect(routes.get('kafka')).toEqual({ kind: 'kafka', providerId: 'kafka', templates: ['orders-{{ args.region }}'] })
-    expect(routes.get('redis')).toEqual({ kind: 'redis', providerId: 'redis', templates: ['prices.{{ args.symbol }}'] })
+    expect(routes.get('nats')).toEqual({ kind: 'nats', providerId: 'default', templates: templatesOf(['e.{{ args.id }}']), streamName: 'S' })
+    expect(routes.get('kafka')).toEqual({ kind: 'kafka', providerId: 'kafka', templates: templatesOf(['orders-{{ args.region }}']) })
+    expect(routes.get('redis')).toEqual({ kind: 'redis', providerId: 'redis', templates: templatesOf(['prices.{{ args.symbol }}']) })
   })
 
   it("takes providerId defaults from the SDL's own directive definitions (older demos: nats, kafka)", () => {
@@ -147,7 +150,7 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
         employeeUpdated(id: Int! @tag(name: "arg")): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.id }}"]) @tag(name: "sub")
       }
     `)
-    expect(routes.get('employeeUpdated')?.templates).toEqual(['employeeUpdated.{{ args.id }}'])
+    expect(routes.get('employeeUpdated')?.templates.map((t) => t.text)).toEqual(['employeeUpdated.{{ args.id }}'])
     expect(schema.getType('Employee')).toBeDefined()
     // @deprecated is a GraphQL directive and keeps its meaning.
     expect(schema.getType('Details')?.toConfig()).toMatchObject({ name: 'Details' })
@@ -181,7 +184,7 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
       type Events { tick: Int! @edfs__natsSubscribe(subjects: ["tick"]) }
     `)
     expect(schema.getSubscriptionType()?.name).toBe('Events')
-    expect(routes.get('tick')?.templates).toEqual(['tick'])
+    expect(routes.get('tick')?.templates.map((t) => t.text)).toEqual(['tick'])
   })
 
   it('accepts nested input arguments and claims in templates', () => {

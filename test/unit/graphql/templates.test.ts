@@ -4,7 +4,7 @@ import type { ProviderKind, SubscriptionRoute } from '../../../src/graphql/schem
 import { parseTemplate, resolveTemplates, type TemplateContext } from '../../../src/graphql/templates'
 
 function route(templates: string[], kind: ProviderKind = 'nats'): SubscriptionRoute {
-  return { kind, providerId: 'default', templates }
+  return { kind, providerId: 'default', templates: templates.map((text) => ({ text, parts: parseTemplate(text) })) }
 }
 
 function refusal(templates: string[], ctx: TemplateContext, kind: ProviderKind = 'nats'): RequestError {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/config/env'
-import { kafkaSettings } from '../../../src/providers/kafka/kafka-setup'
+import { kafkaSettings } from '../../../src/config/providers'
 
 const settings = (env: Record<string, string>) => kafkaSettings(env, 'orders-eu')
 

@@ -1,5 +1,5 @@
-import { integer, type Env } from '../config/env'
-import { defaultLimits, type Limits } from './limits'
+import { integer, type Env } from './env'
+import { defaultLimits, type Limits } from '../limits/limits'
 
 /** `MAX_URL_LENGTH`, `MAX_QUERY_BYTES`, `MAX_VARIABLES_BYTES`, `MAX_QUERY_DEPTH`, `MAX_QUERY_FIELDS`, `MAX_QUERY_ALIASES`. */
 export function readLimits(env: Env): Limits {

@@ -1,0 +1,65 @@
+/**
+ * The variables of the stream route itself: heartbeats, retries, lifetimes, cursors, CORS, logs.
+ */
+import { parseCursorKeys, type CursorKey } from '../cursor/codec'
+import { isLogLevel, type LogLevel } from '../log'
+import { boolean, ConfigError, integer, list, seconds, type Env } from './env'
+
+export interface ServerConfig {
+  port: number
+  heartbeatMs: number
+  retryMs: number
+  maxStreamMs: number
+  cursorKeys: CursorKey[]
+  corsOrigins: string[]
+  /** Cross-origin pages may send cookies; CORS_ORIGINS then lists origins, never `*`. */
+  corsCredentials: boolean
+  logLevel: LogLevel
+  /** NATS subjects that no JetStream stream captures are refused instead of served at most once. */
+  requireHistory: boolean
+}
+
+export function readServerConfig(env: Env): ServerConfig {
+  return {
+    port: integer(env, 'PORT', 8787, 0, 65535),
+    heartbeatMs: seconds(env, 'HEARTBEAT_SECONDS', 15),
+    retryMs: integer(env, 'RETRY_MS', 2000, 0, 600_000),
+    maxStreamMs: seconds(env, 'MAX_STREAM_SECONDS', 3600),
+    cursorKeys: cursorKeys(env),
+    corsOrigins: corsOrigins(env),
+    corsCredentials: corsCredentials(env),
+    logLevel: logLevel(env),
+    requireHistory: boolean(env, 'REQUIRE_HISTORY', false),
+  }
+}
+
+function cursorKeys(env: Env): CursorKey[] {
+  if (!env.CURSOR_KEYS) return []
+  try {
+    return parseCursorKeys(env.CURSOR_KEYS)
+  } catch (error) {
+    throw new ConfigError('CURSOR_KEYS', (error as Error).message)
+  }
+}
+
+/** `*`, or origins as browsers send them: scheme://host[:port], no path, no trailing slash. */
+function corsOrigins(env: Env): string[] {
+  const origins = list(env.CORS_ORIGINS)
+  const bad = origins.find((origin) => origin !== '*' && !/^https?:\/\/[^\s/?#]+$/.test(origin))
+  if (bad !== undefined) throw new ConfigError('CORS_ORIGINS', `"${bad}" is not an origin (scheme://host[:port], no path or trailing slash)`)
+  return origins
+}
+
+function corsCredentials(env: Env): boolean {
+  const credentials = boolean(env, 'CORS_CREDENTIALS', false)
+  if (credentials && (!env.CORS_ORIGINS || list(env.CORS_ORIGINS).includes('*'))) {
+    throw new ConfigError('CORS_CREDENTIALS', 'needs CORS_ORIGINS to list the origins: browsers refuse credentials for "*"')
+  }
+  return credentials
+}
+
+function logLevel(env: Env): LogLevel {
+  const raw = env.LOG_LEVEL || 'info'
+  if (!isLogLevel(raw)) throw new ConfigError('LOG_LEVEL', `must be debug, info, warn, error or silent, got "${raw}"`)
+  return raw
+}

@@ -1,0 +1,36 @@
+/**
+ * Provider items as frames for one subscription: each event's payload through the client's
+ * projection, each position through the cursor codec.
+ */
+import type { ProviderItem } from '../providers/provider'
+import { gapFrame, nextFrame } from '../sse/frames'
+import type { BatchRenderer } from './relay'
+
+export interface FrameRendering {
+  /** The response key of the subscription field, the `path` of per-event errors. */
+  responseKey: string
+  /** The ExecutionResult JSON of one event's payload text. */
+  resultOf(text: string): string
+  /** The cursor of a provider position. */
+  cursorOf(position: string): string
+}
+
+export function itemFrame({ responseKey, resultOf, cursorOf }: FrameRendering): (item: ProviderItem) => string {
+  return (item) => {
+    if (item.type === 'gap') {
+      return gapFrame(item.requested === null ? null : cursorOf(item.requested), cursorOf(item.resumedFrom), item.reason)
+    }
+    const result = item.error === undefined ? resultOf(item.text) : JSON.stringify({ data: null, errors: [{ message: item.error, path: [responseKey] }] })
+    return nextFrame(item.position === undefined ? undefined : cursorOf(item.position), result)
+  }
+}
+
+/** Every item of a batch rendered on its own, in order. */
+export function plainBatchRenderer(rendering: FrameRendering): BatchRenderer {
+  const render = itemFrame(rendering)
+  return (items) => {
+    let frames = ''
+    for (const item of items) frames += render(item)
+    return frames
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The relay: from a provider's batches to SSE frames, one stream at a time.
+ *
+ * It reads the provider with backpressure (the next batch is asked for only once the client
+ * has taken the last one), hands each batch to the stream's renderer (projection, and whatever
+ * runs between the broker and the frames: filters, entity resolution), writes the frames, and
+ * turns failures into the protocol's `error` frames. Hooks see each stream's life once per
+ * batch, never per event, so logs and metrics stay off the per-event path.
+ */
+import { errorBody, StreamError } from '../errors'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../providers/provider'
+import type { CloseReason, FrameSink } from '../sse/event-stream'
+import { completeFrame, errorFrame, jitteredRetryMs } from '../sse/frames'
+
+/** One stream as the hooks see it; the relay keeps its counters. */
+export interface RelayStream {
+  readonly id: string
+  /** The subscription field, e.g. `employeeUpdated`. */
+  readonly field: string
+  readonly route: ResolvedRoute
+  readonly start: StartPosition
+  readonly openedAt: number
+  /** `next` frames sent so far. */
+  events: number
+  /** The provider position of the last event sent (undefined before the first, or for at-most-once events). */
+  lastPosition: string | undefined
+  /** Set when the relay reported a failure to the client; the stream then ends. */
+  failure: 'refused' | 'upstream-error' | undefined
+}
+
+export type GapItem = Extract<ProviderItem, { type: 'gap' }>
+
+/** Why a stream ended: the failure the relay reported, else the event stream's reason. */
+export type StreamEnd = CloseReason | NonNullable<RelayStream['failure']>
+
+/**
+ * Lifecycle hooks, as graphql-sse's handler exposes them. Each is called synchronously and must
+ * not throw; none can change what the client receives.
+ */
+export interface RelayHooks {
+  /** Before the provider is opened. */
+  onOpen?(stream: RelayStream): void
+  /** One provider batch was written: `events` next frames, its gaps, `bytes` of frames (UTF-16 units). */
+  onBatch?(stream: RelayStream, batch: { events: number; gaps: readonly GapItem[]; bytes: number }): void
+  /** A permanent or retryable refusal the client may see (`StreamError`). */
+  onRefused?(stream: RelayStream, error: StreamError): void
+  /** Any other failure of the provider; the client only learns UPSTREAM_UNAVAILABLE. */
+  onUpstreamError?(stream: RelayStream, error: unknown): void
+  onClose?(stream: RelayStream, reason: StreamEnd): void
+}
+
+/**
+ * Turns one provider batch into frames. Plain subscriptions render synchronously; a renderer that
+ * must fetch (entity resolution) returns a promise, and the relay reads nothing more meanwhile.
+ */
+export type BatchRenderer = (items: readonly ProviderItem[], signal: AbortSignal) => string | Promise<string>
+
+export interface RelayOptions {
+  provider: Provider
+  stream: RelayStream
+  render: BatchRenderer
+  /** The `retry` of error frames, jittered. */
+  retryMs: number
+  hooks: RelayHooks
+}
+
+/** Runs the stream until the provider ends, the client goes or a failure is reported; never throws. */
+export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks }: RelayOptions): Promise<void> {
+  try {
+    for await (const batch of provider.open(stream.route, stream.start, sink.signal)) {
+      const rendered = render(batch, sink.signal)
+      const frames = typeof rendered === 'string' ? rendered : await rendered
+      if (sink.signal.aborted) break
+      sink.write(frames)
+      countBatch(stream, batch, frames, hooks)
+      await sink.ready()
+      if (sink.signal.aborted) break
+    }
+  } catch (error) {
+    if (sink.signal.aborted) return
+    sink.write(failureFrames(stream, error, retryMs, hooks))
+  }
+}
+
+function countBatch(stream: RelayStream, batch: readonly ProviderItem[], frames: string, hooks: RelayHooks): void {
+  const gaps: GapItem[] = []
+  let events = 0
+  for (const item of batch) {
+    if (item.type === 'gap') {
+      gaps.push(item)
+      continue
+    }
+    events++
+    if (item.position !== undefined) stream.lastPosition = item.position
+  }
+  stream.events += events
+  hooks.onBatch?.(stream, { events, gaps, bytes: frames.length })
+}
+
+/** A refusal as the client may see it (ending the subscription when permanent); anything else as UPSTREAM_UNAVAILABLE. */
+function failureFrames(stream: RelayStream, error: unknown, retryMs: number, hooks: RelayHooks): string {
+  if (error instanceof StreamError) {
+    stream.failure = 'refused'
+    hooks.onRefused?.(stream, error)
+    const body = JSON.stringify(errorBody(error.code, error.message))
+    return error.permanent ? errorFrame(body) + completeFrame : errorFrame(body, jitteredRetryMs(retryMs))
+  }
+  stream.failure = 'upstream-error'
+  hooks.onUpstreamError?.(stream, error)
+  return errorFrame(JSON.stringify(errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')), jitteredRetryMs(retryMs))
+}
