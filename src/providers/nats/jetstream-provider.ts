@@ -16,6 +16,11 @@ export interface JetStreamOptions {
   pullMaxBytes?: number
   /** How long one pull waits for live messages before it is renewed. */
   pullExpiresMs?: number
+  /**
+   * How often the server tells a waiting pull that it is still there (at most half of
+   * `pullExpiresMs`); a pull silent for two of these ends the stream, and the client resumes.
+   */
+  pullHeartbeatMs?: number
   /** Most at-most-once messages held for a slow client before its stream is cut. */
   liveBufferLimit?: number
   /** Refuse subjects that no stream captures instead of serving them live, at most once. */
@@ -36,6 +41,7 @@ export class JetStreamProvider implements Provider {
   private readonly batchSize: number
   private readonly pullMaxBytes: number
   private readonly pullExpiresMs: number
+  private readonly pullHeartbeatMs: number
   private readonly liveBufferLimit: number
   private readonly requireHistory: boolean
   private readonly log: Logger
@@ -47,6 +53,7 @@ export class JetStreamProvider implements Provider {
     this.batchSize = options.batchSize ?? 1000
     this.pullMaxBytes = options.pullMaxBytes ?? 1024 * 1024
     this.pullExpiresMs = options.pullExpiresMs ?? 30_000
+    this.pullHeartbeatMs = options.pullHeartbeatMs ?? this.pullExpiresMs / 2
     this.liveBufferLimit = options.liveBufferLimit ?? 10_000
     this.requireHistory = options.requireHistory ?? false
     this.log = options.log ?? silentLogger
@@ -120,7 +127,7 @@ export class JetStreamProvider implements Provider {
         failure = error
         mailbox.notify()
       },
-    })
+    }, { expiresMs: this.pullExpiresMs, idleHeartbeatMs: this.pullHeartbeatMs })
     const onAbort = () => mailbox.notify()
     signal.addEventListener('abort', onAbort, { once: true })
     lost.addEventListener('abort', onAbort, { once: true })
@@ -132,7 +139,7 @@ export class JetStreamProvider implements Provider {
         // and pulls are sent only when the client wants more. Topping up once half of it has moved on
         // keeps the next messages on their way while we write, as the broker's own client does.
         const room = this.batchSize - puller.outstanding - mailbox.size
-        if (room * 2 >= this.batchSize) puller.pull(room, maxBytes, this.pullExpiresMs)
+        if (room * 2 >= this.batchSize) puller.pull(room, maxBytes)
         if (mailbox.size > 0) {
           yield mailbox.takeAll()
           continue

@@ -7,9 +7,16 @@
  * CPU per event (bench/RESULTS.md). Like the ordered consumer: acknowledgements off, memory
  * storage, one replica; unlike it, a consumer that loses its place is not recreated here —
  * the reader fails, and the client resumes from its cursor on a fresh one.
+ *
+ * A pull can also go unanswered while the connection lives on (a server that lost the
+ * request, a consumer whose server went away in a cluster): the connection's pings still
+ * pass, and nothing else would ever come. Pulls therefore ask for idle heartbeats, as the
+ * library's consumer does, and a reader that hears nothing for two of them while it waits
+ * on a pull fails the same way.
  */
-import { createInbox, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream'
+import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
+import { IdleHeartbeatMonitor } from '@nats-io/nats-core/internal'
+import { AckPolicy, DeliverPolicy, JsHeaders, type JetStreamManager } from '@nats-io/jetstream'
 
 /** Where a new consumer starts, and what it reads. */
 export interface ConsumerStart {
@@ -28,11 +35,18 @@ export interface PullHandlers {
   failed(error: Error): void
 }
 
+/** How long pulls wait, and how often the server says so while one waits with nothing to send. */
+export interface PullTiming {
+  expiresMs: number
+  /** Capped at half of `expiresMs` (the server refuses more). */
+  idleHeartbeatMs: number
+}
+
 /** An idle consumer outlives a vanished reader this long (the ordered consumer's figure). */
 const INACTIVE_THRESHOLD_MS = 5 * 60_000
-const nanos = (ms: number) => ms * 1_000_000
-/** On a pull's end: how many of its messages it did not deliver. */
-const PENDING_MESSAGES = 'Nats-Pending-Messages'
+/** Heartbeats missed in a row before a waiting pull counts as lost (the library's consumer's figure). */
+const MISSED_HEARTBEATS = 2
+const IDLE_HEARTBEAT = 100
 
 export async function addConsumer(jsm: JetStreamManager, stream: string, start: ConsumerStart): Promise<string> {
   const name = `edge_stream_${nuid.next()}`
@@ -65,18 +79,27 @@ export class ConsumerPuller {
    */
   private pending = 0
   private done = false
+  private readonly expires: number
+  private readonly idleHeartbeat: number
+  /** Counts silence on the inbox; it only matters while a pull waits (`pending` above 0). */
+  private readonly silence: IdleHeartbeatMonitor
 
   constructor(
     private readonly nc: NatsConnection,
     stream: string,
     consumer: string,
     private readonly handlers: PullHandlers,
+    timing: PullTiming,
   ) {
     this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`
     this.marker = `.${stream}.${consumer}.`
+    const heartbeatMs = Math.min(timing.idleHeartbeatMs, Math.floor(timing.expiresMs / 2))
+    this.expires = nanos(timing.expiresMs)
+    this.idleHeartbeat = nanos(heartbeatMs)
     this.subscription = nc.subscribe(this.inbox, {
       callback: (error, message) => (error ? this.fail(error) : this.receive(message)),
     })
+    this.silence = new IdleHeartbeatMonitor(heartbeatMs, () => this.silent(), { maxOut: MISSED_HEARTBEATS })
   }
 
   /** Messages asked for and not yet received. */
@@ -89,23 +112,38 @@ export class ConsumerPuller {
    * (the server ends a pull at the first message that does not fit, and one that fits none
    * would never be delivered).
    */
-  pull(batch: number, maxBytes: number, expiresMs: number): void {
+  pull(batch: number, maxBytes: number): void {
     if (this.done) return
+    // Silence counts from the first pull that waits.
+    if (this.pending <= 0) this.silence.work()
     this.pending += batch
-    // The server answers every pull: messages, then 408 at expiry; 409 if the consumer goes; 503 if
-    // nothing serves it. A connection that goes silent is caught by its pings (nats-connection.ts).
-    const request = JSON.stringify({ batch, max_bytes: maxBytes, expires: nanos(expiresMs) })
+    // The server answers a pull with messages, then 408 at expiry; 409 if the consumer goes; 503 if
+    // nothing serves it; heartbeats while it waits. A connection that goes silent is caught by its
+    // pings (nats-connection.ts), a pull that goes silent by its heartbeats.
+    const request = JSON.stringify({ batch, max_bytes: maxBytes, expires: this.expires, idle_heartbeat: this.idleHeartbeat })
     this.nc.publish(this.nextSubject, request, { reply: this.inbox })
   }
 
   stop(): void {
     if (this.done) return
     this.done = true
+    this.silence.cancel()
     this.subscription.unsubscribe()
+  }
+
+  /** Two heartbeats missed: lost if a pull still waits; nothing owed otherwise (the client is slow). */
+  private silent(): boolean {
+    if (this.pending <= 0) {
+      this.silence.work()
+      return false
+    }
+    this.fail(new Error(`a JetStream pull went silent: ${MISSED_HEARTBEATS} idle heartbeats missed`))
+    return true
   }
 
   private receive(message: Msg): void {
     if (this.done) return
+    this.silence.work()
     // Statuses come on the inbox itself; messages keep the subject they were published on.
     if (message.subject === this.inbox) return this.status(message)
     const reply = message.reply ?? ''
@@ -125,9 +163,18 @@ export class ConsumerPuller {
   private status(message: Msg): void {
     const code = message.headers?.code ?? 0
     const description = message.headers?.description ?? ''
+    // A pull waits with nothing to send. It also says what the consumer delivered last: more than
+    // arrived here means a message was lost on the way, which no later message would reveal.
+    if (code === IDLE_HEARTBEAT) {
+      const delivered = Number(message.headers?.get(JsHeaders.LastConsumerSeqHdr) || 0)
+      if (delivered > this.lastDelivery) {
+        this.fail(new Error(`JetStream delivered ${delivered}, ${this.lastDelivery} arrived: the consumer lost its place`))
+      }
+      return
+    }
     // A pull ran out of time (408) or bytes, completed, or a new leader dropped it (409).
     if (code === 404 || code === 408 || (code === 409 && /max ?bytes|batch completed|leadership/i.test(description))) {
-      this.pending -= Number(message.headers?.get(PENDING_MESSAGES) ?? 0)
+      this.pending -= Number(message.headers?.get(JsHeaders.PendingMessagesHdr) ?? 0)
       return this.handlers.ended()
     }
     // Anything else (409 consumer deleted, 503 no responders, 400) is a failure.

@@ -1,0 +1,76 @@
+/**
+ * A JetStream pull that the server never answers, on a connection that stays healthy
+ * (its pings pass): the stream must end with a failure within a few idle heartbeats, and a
+ * new stream from the last position must read on with nothing lost or repeated. Before pulls
+ * asked for heartbeats such a stream waited forever. The proxy drops the pull requests
+ * themselves, which is what a server that lost its waiting pulls looks like from here.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { JetStreamProvider } from '../../src/providers/nats/jetstream-provider'
+import { connectionPerStream } from '../../src/providers/nats/nats-connection'
+import type { ResolvedRoute, StartPosition } from '../../src/providers/provider'
+import { startNatsWsProxy, type NatsWsProxy } from '../support/faults/nats-ws-proxy'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
+import { uniqueName } from '../support/random'
+
+const servers = [
+  ['nats-server 2.12', inject('natsWsUrl')],
+  ['nats-server 2.9', inject('natsLegacyWsUrl')],
+] as const
+
+describe.each(servers)('a JetStream pull never answered on %s', (_server, natsUrl) => {
+  let admin: JetStreamAdmin
+  let proxy: NatsWsProxy
+
+  beforeAll(async () => {
+    admin = await connectJetStream(natsUrl)
+    proxy = await startNatsWsProxy(natsUrl)
+  })
+  afterAll(async () => {
+    await proxy?.close()
+    await admin?.close()
+  })
+
+  it('ends the stream after two missed heartbeats; a new stream from its last position reads on exactly', async () => {
+    const name = uniqueName('silentpull')
+    const subject = `t.${name}.a`
+    await admin.createStream({ name, subjects: [`t.${name}.>`] })
+    await admin.publish(subject, [1, 2, 3].map((n) => ({ n })))
+    // Short pulls, so that the pull waiting when the fault starts expires soon and its successor is the one lost.
+    const provider = new JetStreamProvider(connectionPerStream({ url: proxy.url }, 60_000), { pullExpiresMs: 1000, pullHeartbeatMs: 250 })
+    const route: ResolvedRoute = { kind: 'nats', providerId: 'default', names: [subject] }
+    const read = (start: StartPosition, until: (seen: { n: number; position: string }[]) => boolean) => {
+      const abort = new AbortController()
+      const seen: { n: number; position: string }[] = []
+      const done = (async () => {
+        for await (const batch of provider.open(route, start, abort.signal)) {
+          for (const item of batch) if (item.type === 'event') seen.push({ n: JSON.parse(item.text).n, position: item.position! })
+          if (until(seen)) abort.abort()
+        }
+      })()
+      return { seen, done }
+    }
+
+    let swallowedBefore = 0
+    const first = read({ from: 'earliest' }, (seen) => {
+      if (seen.length === 3 && swallowedBefore === 0) {
+        swallowedBefore = proxy.swallowed
+        proxy.swallowPulls()
+      }
+      return false
+    })
+    const failure = await first.done.then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    expect(failure?.message).toMatch(/heartbeats missed/)
+    expect(proxy.swallowed, 'pulls were sent into the fault').toBeGreaterThan(swallowedBefore)
+    expect(first.seen.map((e) => e.n)).toEqual([1, 2, 3])
+
+    proxy.heal()
+    await admin.publish(subject, [4, 5].map((n) => ({ n })))
+    const second = read({ from: 'after', position: first.seen.at(-1)!.position }, (seen) => seen.length >= 2)
+    await second.done
+    expect(second.seen.map((e) => e.n)).toEqual([4, 5])
+  })
+})
