@@ -69,6 +69,8 @@ const providerFactories: Record<ProviderKind, ProviderFactory> = {
         ? new MemoryProvider(memoryBroker())
         : new JetStreamProvider((platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs), {
             requireHistory: config.requireHistory,
+            // A waiting pull is heard from as often as the client is, so its silence is noticed as soon.
+            pullHeartbeatMs: config.heartbeatMs,
             log,
           })
     return platform.shareLiveReads ? new LiveFanout(provider) : provider

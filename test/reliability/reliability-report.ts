@@ -171,6 +171,13 @@ streams end with \`UPSTREAM_UNAVAILABLE\` (a trial with 1,000 opened only 715 in
   and every Redis command has a deadline (\`REDIS_<ID>_BLOCK_MS\` + \`REDIS_<ID>_REQUEST_TIMEOUT_MS\`), as the
   Kafka provider's requests already had. Regression test: \`test/reliability/silent-broker.test.ts\`
   (JetStream on Node and workerd, Redis and Kafka on Node).
+- **A JetStream pull that the server never answered left its stream silent for good.** Pulls were plain
+  requests: a pull lost on the server's side (its consumer's server restarted, a leadership move) while
+  the connection lived on got no answer, and the pings kept the connection looking healthy. Now every
+  pull asks for an idle heartbeat at the heartbeat interval (at most half the pull's 30 s expiry), and a
+  stream whose waiting pull misses two ends with \`UPSTREAM_UNAVAILABLE\`; the client resumes from its
+  cursor. Regression test: \`test/reliability/silent-pull.test.ts\` (a proxy of NATS over WebSocket that
+  drops pull requests: nats-server 2.9 and 2.12, the Node and workerd entries); it hung before.
 - No event was lost, duplicated or reordered in any run once that was fixed.
 
 ## Not covered yet

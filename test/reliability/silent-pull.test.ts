@@ -12,6 +12,9 @@ import type { ResolvedRoute, StartPosition } from '../../src/providers/provider'
 import { startNatsWsProxy, type NatsWsProxy } from '../support/faults/nats-ws-proxy'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { uniqueName } from '../support/random'
+import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
+import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
+import { startTarget, type Target, type TargetName } from '../support/targets'
 
 const servers = [
   ['nats-server 2.12', inject('natsWsUrl')],
@@ -72,5 +75,50 @@ describe.each(servers)('a JetStream pull never answered on %s', (_server, natsUr
     const second = read({ from: 'after', position: first.seen.at(-1)!.position }, (seen) => seen.length >= 2)
     await second.done
     expect(second.seen.map((e) => e.n)).toEqual([4, 5])
+  })
+})
+
+// End to end: the heartbeat follows HEARTBEAT_SECONDS, and the timers run on each runtime's own clock.
+describe.each(['node', 'workerd'] satisfies TargetName[])('a JetStream pull never answered, on %s', (targetName) => {
+  let admin: JetStreamAdmin
+  let proxy: NatsWsProxy
+  let target: Target
+
+  beforeAll(async () => {
+    admin = await connectJetStream(inject('natsWsUrl'))
+    proxy = await startNatsWsProxy(inject('natsWsUrl'))
+    target = await startTarget(targetName, { SCHEMA: testSchema, NATS_DEFAULT_URL: proxy.url, HEARTBEAT_SECONDS: '0.5', RETRY_MS: '100' })
+  })
+  afterAll(async () => {
+    await target?.close()
+    await proxy?.close()
+    await admin?.close()
+  })
+
+  it('ends the stream with UPSTREAM_UNAVAILABLE; the client resumes with nothing lost or repeated', async () => {
+    const name = uniqueName('silentpull')
+    await admin.createStream({ name, subjects: [`t.${name}.>`] })
+    await admin.publish(`t.${name}.a`, [1, 2, 3].map((n) => ({ n })))
+    const query = eventsQuery(name, 'a')
+    const numbers = (events: SseEvent[]) => events.map((event) => JSON.parse(event.data).data.events.n as number)
+    const first = await openSse(streamUrl(target.baseUrl, query, { from: 'earliest' }))
+    const before = await readNextEvents(first, 2)
+    first.cut()
+
+    proxy.swallowPulls()
+    const silent = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': before.at(-1)!.id! } })
+    let ending: SseEvent | undefined
+    while ((ending = await silent.next()) && ending.event !== 'error') {
+      expect(ending.event, 'no pull reaches the server').not.toBe('next')
+    }
+    expect(JSON.parse(ending!.data).errors[0].extensions.code).toBe('UPSTREAM_UNAVAILABLE')
+    expect(await silent.next(), 'the stream closes after the error frame').toBeUndefined()
+
+    proxy.heal()
+    await admin.publish(`t.${name}.a`, [{ n: 4 }])
+    const resumed = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': before.at(-1)!.id! } })
+    const after = await readNextEvents(resumed, 2)
+    resumed.cut()
+    expect([...numbers(before), ...numbers(after)]).toEqual([1, 2, 3, 4])
   })
 })
