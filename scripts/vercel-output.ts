@@ -11,7 +11,7 @@
  *   npx tsx scripts/vercel-output.ts --max-duration 800  Node.js, a longer limit (Pro, Enterprise)
  */
 import { build } from 'esbuild'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -23,6 +23,12 @@ export interface VercelOutputOptions {
   runtime: VercelRuntime
   /** Node.js only: seconds before Vercel stops the function (300 is the default on every plan). */
   maxDurationSeconds?: number
+  /**
+   * The Cosmo execution config to bundle: its path as EXECUTION_CONFIG_FILE_PATH names it (Vercel
+   * passes the project's variables to the build too) and its text. A function cannot read the
+   * repository's files, so the text goes into the bundle.
+   */
+  executionConfig?: { path: string; text: string }
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -33,6 +39,8 @@ export const FUNCTION_DIR = join('functions', 'graphql', 'stream.func')
 
 export async function buildVercelOutput(options: VercelOutputOptions): Promise<void> {
   const { outDir, runtime } = options
+  // src/runtime/vercel.ts reads it as its files; without a config the bundle holds none.
+  const define = { EDGE_STREAM_BUNDLED_FILES: JSON.stringify(options.executionConfig ? { [options.executionConfig.path]: options.executionConfig.text } : {}) }
   rmSync(outDir, { recursive: true, force: true })
   const functionDir = join(outDir, FUNCTION_DIR)
   mkdirSync(functionDir, { recursive: true })
@@ -47,6 +55,7 @@ export async function buildVercelOutput(options: VercelOutputOptions): Promise<v
       platform: 'browser',
       conditions: EDGE_CONDITIONS,
       target: 'es2022',
+      define,
       logLevel: 'warning',
     })
     writeConfig(functionDir, { runtime: 'edge', entrypoint: 'index.js' })
@@ -60,6 +69,7 @@ export async function buildVercelOutput(options: VercelOutputOptions): Promise<v
     format: 'esm',
     platform: 'node',
     target: 'node20',
+    define,
     // ws loads these optional native speed-ups only if they are installed.
     external: ['bufferutil', 'utf-8-validate'],
     // CommonJS dependencies (ws) require Node built-ins, which an ES module bundle must provide.
@@ -82,6 +92,8 @@ function writeConfig(functionDir: string, config: Record<string, unknown>): void
 
 function parseArguments(args: string[]): VercelOutputOptions {
   const options: VercelOutputOptions = { outDir: join(root, '.vercel', 'output'), runtime: 'nodejs' }
+  const configPath = process.env.EXECUTION_CONFIG_FILE_PATH
+  if (configPath) options.executionConfig = { path: configPath, text: readFileSync(join(root, configPath), 'utf8') }
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--edge') options.runtime = 'edge'
     else if (args[i] === '--max-duration' && /^\d+$/.test(args[i + 1] ?? '')) options.maxDurationSeconds = Number(args[++i])

@@ -8,6 +8,7 @@ import type { AuthConfig } from './auth/auth-config'
 import { authenticate, type AuthVariables } from './auth/authenticate'
 import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec'
 import { errorBody, RequestError } from './errors'
+import type { FederatedRenderer } from './federation/federated-renderer'
 import type { PreparedSubscription } from './graphql/operation'
 import { parseGraphQLParams, prepareSubscription } from './graphql/operation'
 import { PreparedSubscriptions } from './graphql/prepared-cache'
@@ -47,6 +48,8 @@ export interface AppOptions {
   log?: Logger
   /** Called over each stream's life (metrics, tracing), after the stream log's own hooks. */
   hooks?: RelayHooks
+  /** A federated graph's renderer: resolves entities from subgraphs (see federation/federated-renderer.ts). */
+  federation?: FederatedRenderer
 }
 
 /** The variables the app's middleware puts on the request context. */
@@ -120,7 +123,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       lastPosition: undefined,
       failure: undefined,
     }
-    const render = plainBatchRenderer({ responseKey: prepared.responseKey, resultOf, cursorOf: (position) => codec.encode(binding, position) })
+    const rendering = { responseKey: prepared.responseKey, resultOf, cursorOf: (position: string) => codec.encode(binding, position) }
+    const render = options.federation ? options.federation(prepared, rendering, c.req.raw.headers) : plainBatchRenderer(rendering)
     const validUntilMs = c.get('identity')?.validUntilMs
     hooks.onOpen?.(stream)
     const body = createEventStream({

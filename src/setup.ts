@@ -11,6 +11,8 @@ import { kafkaSettings, natsSettings, redisSettings } from './config/providers'
 import { readEnv, type Config } from './config/read-env'
 import { demoPage } from './demo/page'
 import { demoSchema } from './demo/schema'
+import { federatedRenderer } from './federation/federated-renderer'
+import { ExecutionConfigError, loadExecutionConfig, type FederatedGraph } from './federation/execution-config'
 import { loadEdfsSchema, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from './graphql/schema'
 import { createLogger, type Logger } from './log'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
@@ -89,6 +91,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   const config = readEnv(env, platform.readFile)
   const log = createLogger(config.logLevel, platform.log)
   const schema = loadSchema(config)
+  const federated = 'datasources' in schema ? (schema as FederatedGraph) : undefined
   requireAuthForClaims(schema, config.auth)
   let memoryBroker: MemoryBroker | undefined
   const context: ProviderContext = { env, config, platform, log, memoryBroker: () => (memoryBroker ??= new MemoryBroker()) }
@@ -109,6 +112,15 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     ...(config.auth ? { auth: config.auth } : {}),
     limits: config.limits,
     ...(config.schema.source === 'demo' ? { homePage: demoPage } : {}),
+    ...(federated
+      ? {
+          federation: federatedRenderer({
+            graph: federated,
+            subgraphTimeoutMs: config.federation.subgraphTimeoutMs,
+            forwardHeaders: config.federation.forwardHeaders,
+          }),
+        }
+      : {}),
     log,
   })
   return { app, config, memoryBroker, log }
@@ -116,12 +128,34 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
 
 function loadSchema(config: Config): EdfsSchema {
   const source = config.schema
+  if (source.source === 'EXECUTION_CONFIG_FILE_PATH') return loadFederatedGraph(source.path, source.text, config)
   try {
     return loadEdfsSchema(source.source === 'demo' ? demoSchema : source.sdl)
   } catch (error) {
     if (error instanceof SchemaError) throw new ConfigError(source.source === 'demo' ? 'schema' : source.source, error.message)
     throw error
   }
+}
+
+/** The graph of a Cosmo router execution config; every problem names the file. */
+function loadFederatedGraph(path: string, text: string, config: Config): FederatedGraph {
+  let graph: FederatedGraph
+  try {
+    graph = loadExecutionConfig(text, config.federation.subgraphUrl)
+  } catch (error) {
+    if (error instanceof ExecutionConfigError) throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `${path} ${error.message}`)
+    throw error
+  }
+  // Directives that change delivery or access are served or refused, never ignored.
+  const [filtered] = graph.filters.keys()
+  if (filtered !== undefined) {
+    throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `${path} has @openfed__subscriptionFilter on Subscription.${filtered}, which edge-stream does not apply to execution configs yet`)
+  }
+  const [guarded] = graph.authorizations.keys()
+  if (guarded !== undefined) {
+    throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `${path} has @authenticated or @requiresScopes on ${guarded}, which edge-stream does not enforce on execution configs yet`)
+  }
+  return graph
 }
 
 /**

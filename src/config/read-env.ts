@@ -7,6 +7,7 @@ import type { AuthConfig } from '../auth/auth-config'
 import type { Limits } from '../limits/limits'
 import { readAuthConfig } from './auth'
 import type { Env } from './env'
+import { readFederationConfig, type FederationConfig } from './federation'
 import { readLimits } from './limits'
 import { readSchemaSource, type SchemaSource } from './schema-source'
 import { readServerConfig, type ServerConfig } from './server'
@@ -17,6 +18,8 @@ export interface Config extends ServerConfig {
   /** JWT authentication; undefined when it is off. */
   auth: AuthConfig | undefined
   limits: Limits
+  /** Entity resolution of a federated graph (used with EXECUTION_CONFIG_FILE_PATH). */
+  federation: FederationConfig
 }
 
 /** Reads and checks every variable; throws one ConfigError naming the first bad one. */
@@ -26,5 +29,6 @@ export function readEnv(env: Env, readFile?: (path: string) => string): Config {
     schema: readSchemaSource(env, readFile),
     auth: readAuthConfig(env),
     limits: readLimits(env),
+    federation: readFederationConfig(env),
   }
 }

@@ -39,7 +39,7 @@ import {
   type ValueNode,
 } from 'graphql'
 import type { Datasource, EntityKey, FederatedGraph } from './execution-config'
-import { EntityBatch, SubgraphFetchError, type SubgraphTransport } from './subgraph-fetch'
+import { createTransport, EntityBatch, SubgraphFetchError, type SubgraphTransport } from './subgraph-fetch'
 
 type Json = Record<string, unknown>
 type Variables = Record<string, unknown>
@@ -439,4 +439,9 @@ function needsSubgraphs(
     return false
   }
   return visitSelections(type, selections)
+}
+
+/** The resolver of a graph, with its own transport (sharing identical requests in flight). */
+export function createEntityResolver(graph: FederatedGraph, subgraphTimeoutMs: number): EntityResolver {
+  return new EntityResolver(graph, { transport: createTransport(subgraphTimeoutMs), eventDeadlineMs: subgraphTimeoutMs })
 }

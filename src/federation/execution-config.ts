@@ -6,8 +6,8 @@
  * problem is one ExecutionConfigError sentence that the caller prefixes with the file's name.
  */
 import { buildASTSchema, parse, validateSchema, type GraphQLSchema } from 'graphql'
-import { SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from '../graphql/schema'
-import { parseTemplate } from '../graphql/templates'
+import { type EdfsSchema, type ProviderKind, type SubscriptionRoute } from '../graphql/schema'
+import { parseTemplate, type Template } from '../graphql/templates'
 
 export class ExecutionConfigError extends Error {
   constructor(message: string) {
@@ -201,7 +201,7 @@ function readRoutes(datasources: Json[], schema: GraphQLSchema): Map<string, Sub
         const [fieldName, value] = route
         const field = subscriptionType?.getFields()[fieldName]
         if (!field) throw new ExecutionConfigError(`customEvents.${provider} names Subscription.${fieldName}, which the schema does not have`)
-        for (const template of value.templates) checkTemplate(fieldName, template, field.args.map((argument) => argument.name))
+        checkArguments(fieldName, value, field.args.map((argument) => argument.name))
         routes.set(fieldName, value)
       }
     }
@@ -217,23 +217,29 @@ function readRoute(raw: unknown, eventKind: { kind: ProviderKind; names: string 
   if (typeof fieldName !== 'string' || typeof providerId !== 'string' || providerId === '') {
     throw new ExecutionConfigError(`customEvents.${provider} has a subscription without fieldName or providerId`)
   }
-  const templates = strings(raw[eventKind.names], `customEvents.${provider} Subscription.${fieldName}.${eventKind.names}`)
-  if (templates.length === 0) throw new ExecutionConfigError(`Subscription.${fieldName} has no ${eventKind.names}`)
-  const route: SubscriptionRoute = { kind: eventKind.kind, providerId, templates }
+  const texts = strings(raw[eventKind.names], `customEvents.${provider} Subscription.${fieldName}.${eventKind.names}`)
+  if (texts.length === 0) throw new ExecutionConfigError(`Subscription.${fieldName} has no ${eventKind.names}`)
+  const route: SubscriptionRoute = { kind: eventKind.kind, providerId, templates: texts.map((text) => readTemplate(fieldName, text)) }
   const stream = raw.streamConfiguration
   if (isObject(stream) && typeof stream.streamName === 'string' && stream.streamName !== '') route.streamName = stream.streamName
-  if (isObject(stream) && typeof stream.consumerName === 'string' && stream.consumerName !== '') route.consumerName = stream.consumerName
   return [fieldName, route]
 }
 
-function checkTemplate(fieldName: string, template: string, argumentNames: string[]): void {
+function readTemplate(fieldName: string, text: string): Template {
   try {
-    for (const part of parseTemplate(template)) {
-      if (typeof part === 'string' || part.source === 'claims') continue
-      if (!argumentNames.includes(part.path[0]!)) throw new SchemaError(`${part.text} refers to no argument of ${fieldName}`)
-    }
+    return { text, parts: parseTemplate(text) }
   } catch (error) {
-    throw new ExecutionConfigError(`Subscription.${fieldName}: template "${template}": ${(error as Error).message}`)
+    throw new ExecutionConfigError(`Subscription.${fieldName}: template "${text}": ${(error as Error).message}`)
+  }
+}
+
+/** Composition checks the templates' arguments; a hand-edited config may not have been composed. */
+function checkArguments(fieldName: string, route: SubscriptionRoute, argumentNames: string[]): void {
+  for (const template of route.templates) {
+    for (const part of template.parts) {
+      if (typeof part === 'string' || part.source === 'claims' || argumentNames.includes(part.path[0]!)) continue
+      throw new ExecutionConfigError(`Subscription.${fieldName}: template "${template.text}": {{ ${part.text} }} refers to no argument of ${fieldName}`)
+    }
   }
 }
 

@@ -32,6 +32,8 @@ export interface PreparedSubscription {
   args: Record<string, unknown>
   /** JSON text of the ExecutionResult for one event whose payload is the root field's value. */
   project: (payload: unknown) => string
+  /** The validated request, for what resolves more than the payload holds (entities of a federated graph). */
+  request: { document: DocumentNode; operation: OperationDefinitionNode; variables: Record<string, unknown> }
 }
 
 /**
@@ -106,6 +108,7 @@ export function prepareSubscription(edfs: EdfsSchema, params: GraphQLParams, lim
     route,
     args,
     project: compileProjection(schema, document, operation, variables, fieldName),
+    request: { document, operation, variables },
   }
 }
 

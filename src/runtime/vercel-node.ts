@@ -7,7 +7,7 @@
 import { getRequestListener } from '@hono/node-server'
 import './node-websocket'
 import { nodeUpstashClient } from '../providers/redis/upstash-node'
-import { createVercelHandler } from './vercel'
+import { createVercelHandler, readBundledFile } from './vercel'
 
 /** Just below the function's maxDuration of 300 s (the default on every plan). */
-export default getRequestListener(createVercelHandler({ MAX_STREAM_SECONDS: '290' }, { upstashClient: nodeUpstashClient }))
+export default getRequestListener(createVercelHandler({ MAX_STREAM_SECONDS: '290' }, { upstashClient: nodeUpstashClient, readFile: readBundledFile }))

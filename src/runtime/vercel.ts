@@ -16,12 +16,22 @@ import { createServerFromEnv, type Platform } from '../setup'
 
 export type VercelHandler = (request: Request) => Response | Promise<Response>
 
+/** Files scripts/vercel-output.ts put into the bundle (the execution config), by the path that names them. */
+declare const EDGE_STREAM_BUNDLED_FILES: Record<string, string> | undefined
+const bundledFiles: Record<string, string> = typeof EDGE_STREAM_BUNDLED_FILES === 'undefined' ? {} : EDGE_STREAM_BUNDLED_FILES
+
+export function readBundledFile(path: string): string {
+  const text = bundledFiles[path]
+  if (text === undefined) throw new Error(`${path} is not bundled`)
+  return text
+}
+
 /**
  * `defaults` apply where the environment sets nothing: each runtime's MAX_STREAM_SECONDS
  * ends streams gracefully before the platform's own limit would cut them.
  * `@upstash/redis`'s default build is made for both Vercel runtimes.
  */
-export function createVercelHandler(defaults: Env, platform: Platform = { upstashClient: nodeUpstashClient }): VercelHandler {
+export function createVercelHandler(defaults: Env, platform: Platform = { upstashClient: nodeUpstashClient, readFile: readBundledFile }): VercelHandler {
   let handler: VercelHandler | undefined
   return (request) => {
     try {

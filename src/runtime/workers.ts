@@ -1,7 +1,9 @@
 /**
  * Cloudflare Workers entry. The app is built once per isolate from the wrangler
  * vars; NATS connections are opened per stream (workerd cannot share I/O objects
- * between requests).
+ * between requests). A Cosmo execution config is too large for a var (5 KB): it is
+ * uploaded as a Text module (wrangler's `rules`, docs/deploy-cloudflare.md) and
+ * EXECUTION_CONFIG_FILE_PATH names that module, imported here before the first build.
  */
 import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
@@ -9,18 +11,41 @@ import { errorBody } from '../errors'
 import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
 import { createServerFromEnv, type Server } from '../setup'
 
-let server: Server | undefined
+let server: Promise<Server> | undefined
 
 export default {
-  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    let built: Server
     try {
-      server ??= createServerFromEnv(pickStrings(env), { upstashClient: cloudflareUpstashClient })
+      server ??= buildServer(pickStrings(env))
+      built = await server
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
       return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })
     }
-    return server.app.fetch(request, env, ctx)
+    return built.app.fetch(request, env, ctx)
   },
+}
+
+async function buildServer(env: Env): Promise<Server> {
+  const files = new Map<string, string>()
+  const path = env.EXECUTION_CONFIG_FILE_PATH
+  if (path) {
+    try {
+      const module = (await import(/* a module of the upload, not of the bundle */ path)) as { default?: unknown }
+      files.set(path, typeof module.default === 'string' ? module.default : JSON.stringify(module.default))
+    } catch {
+      throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `"${path}" is not a module of this Worker: add a Text rule for it to wrangler.toml (docs/deploy-cloudflare.md)`)
+    }
+  }
+  return createServerFromEnv(env, {
+    upstashClient: cloudflareUpstashClient,
+    readFile: (file) => {
+      const text = files.get(file)
+      if (text === undefined) throw new Error(`${file} is not bundled`)
+      return text
+    },
+  })
 }
 
 /** Bindings may hold objects (KV, secrets store); only strings are configuration. */

@@ -2,13 +2,14 @@
  * wrangler.toml as a user meets it: `wrangler deploy --dry-run` bundles the Worker without
  * an account, and `wrangler dev` serves a resumable stream from a local broker.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { measureModules } from '../../bench/bundle'
 import { expectQuotedKiB, quotedFigures } from '../support/doc-figures'
+import { composeTestGraph } from '../support/federation/compose'
 import { connectJetStream } from '../support/jetstream'
 import { freePort } from '../support/ports'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
@@ -39,6 +40,30 @@ describe('wrangler', () => {
     expectQuotedKiB(readmeGzipKiB!, measured.gzipBytes, 'README.md, gzipped')
     // Without nodejs_compat, an import of a Node built-in would fail at deploy.
     expect(bundle.toString()).not.toMatch(/^import[^;]*["']node:/m)
+    // The federation code is in it, loaded only with an execution config: the bundle stays small without one.
+    expect(measured.gzipBytes).toBeLessThanOrEqual(200_000)
+  })
+
+  it('uploads a Cosmo execution config as a Text module beside the Worker, as docs/deploy-cloudflare.md says', async () => {
+    // The user's layout: graph/config.json from `wgc router compose`, the rule and base_dir in wrangler.toml.
+    const graphDir = join(dir, 'graph')
+    mkdirSync(graphDir, { recursive: true })
+    writeFileSync(join(graphDir, 'config.json'), (await composeTestGraph()).text)
+    const [, ...quoted] = readFileSync('docs/deploy-cloudflare.md', 'utf8').match(/```toml\n(# Cosmo execution config[^`]*)```/) ?? []
+    expect(quoted, 'deploy-cloudflare.md quotes the wrangler.toml lines').toHaveLength(1)
+    const toml = readFileSync('wrangler.toml', 'utf8')
+      .replace('main = "src/runtime/workers.ts"', `main = "${join(process.cwd(), 'src/runtime/workers.ts')}"`)
+      .replace('\n[vars]\n', `\n${quoted[0]!.replace('base_dir = "graph"', `base_dir = "${graphDir}"`)}\n[vars]\n`)
+    const configPath = join(dir, 'wrangler-federated.toml')
+    writeFileSync(configPath, toml)
+    const outdir = join(dir, 'dist-federated')
+    const { code, output } = await runWrangler(['deploy', '--dry-run', '--outdir', outdir, '--config', configPath])
+    expect(code, output).toBe(0)
+    expect(output).toMatch(/config\.json\s*│\s*text/)
+    const config = gzipSync(readFileSync(join(outdir, 'config.json'))).length
+    const worker = measureModules(outdir).gzipBytes
+    console.log(`Workers upload with the test graph's execution config: ${worker} + ${config} bytes gzipped`)
+    expect(worker + config).toBeLessThanOrEqual(400_000)
   })
 
   it('serves a resumable stream with `wrangler dev` from the local nats-server', async () => {

@@ -92,11 +92,7 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
     expect((subgraphs.employees.bodies[0]!.variables!.r0 as unknown[]).length).toBe(50)
   })
 
-  it.each([
-    ['status-500', 'a 500'],
-    ['garbage', 'a body that is not JSON'],
-    ['graphql-errors', 'GraphQL errors'],
-  ] as const)("gives each event Cosmo's wrapped error and null-propagated data on %s, never the subgraph's text", async (fault) => {
+  it.each(['status-500', 'garbage', 'graphql-errors'] as const)("gives each event Cosmo's wrapped error and null-propagated data on %s, never the subgraph's text", async (fault) => {
     subgraphs.employees.fault = fault
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id notes } }')!
     const results = await enriched.resolve([event(1), event(2)], context)

@@ -1,21 +1,12 @@
 /** `npm start` as a newcomer runs it: the Node entry as a child process. */
-import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { nodeEntry, runNodeEntryToExit } from '../support/node-entry'
 import { freePort } from '../support/ports'
 import { startProcess } from '../support/processes'
 import { openSse, readNextEvents } from '../support/sse-client'
 
-const entry = ['--import', 'tsx', 'src/runtime/node.ts']
-
-function runToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, entry, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk) => (output += chunk))
-    child.stderr.on('data', (chunk) => (output += chunk))
-    child.once('exit', (code) => resolve({ code, output }))
-  })
-}
+const entry = nodeEntry
+const runToExit = runNodeEntryToExit
 
 describe('Node entry', () => {
   it.each([

@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import type { AddressInfo } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { sharedConnection } from '../../src/providers/nats/nats-connection'
 import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
@@ -21,9 +22,20 @@ export interface Target {
 
 export type TargetName = 'node' | 'workerd' | 'edge'
 
-export function startTarget(name: TargetName, env: Env): Promise<Target> {
-  if (name === 'edge') return startVercelEdge(env)
-  return name === 'node' ? startNode(env) : startWorkerd(env)
+/**
+ * A Cosmo execution config, delivered as each runtime gets it: read from its file on Node, a Text
+ * module of the upload on Workers, bundled by the build on Vercel. `env` gets its
+ * EXECUTION_CONFIG_FILE_PATH.
+ */
+export interface BundledConfig {
+  path: string
+  text: string
+}
+
+export function startTarget(name: TargetName, env: Env, executionConfig?: BundledConfig): Promise<Target> {
+  const withConfig = executionConfig ? { ...env, EXECUTION_CONFIG_FILE_PATH: name === 'workerd' ? './config.json' : executionConfig.path } : env
+  if (name === 'edge') return startVercelEdge(withConfig, executionConfig)
+  return name === 'node' ? startNode(withConfig) : startWorkerd(withConfig, executionConfig)
 }
 
 async function startNode(env: Env): Promise<Target> {
@@ -31,7 +43,7 @@ async function startNode(env: Env): Promise<Target> {
   // and its live streams of one route share one reader.
   const { app } = createServerFromEnv(
     { LOG_LEVEL: 'silent', ...env },
-    { upstashClient: nodeUpstashClient, natsConnector: sharedConnection, shareLiveReads: true },
+    { upstashClient: nodeUpstashClient, natsConnector: sharedConnection, shareLiveReads: true, readFile: (path) => readFileSync(path, 'utf8') },
   )
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
@@ -65,10 +77,14 @@ export function bundleWorker(): Promise<string> {
   return workerBundle
 }
 
-async function startWorkerd(env: Env): Promise<Target> {
+async function startWorkerd(env: Env, executionConfig?: BundledConfig): Promise<Target> {
+  const script = await bundleWorker()
   const mf = new Miniflare({
-    modules: true,
-    script: await bundleWorker(),
+    // As wrangler uploads them: the bundle, and the config as a Text module (`rules`, find_additional_modules).
+    modules: [
+      { type: 'ESModule', path: 'workers.js', contents: script },
+      ...(executionConfig ? [{ type: 'Text' as const, path: 'config.json', contents: executionConfig.text }] : []),
+    ],
     compatibilityDate: '2026-04-20',
     compatibilityFlags: ['enable_request_signal'],
     bindings: { LOG_LEVEL: 'silent', ...env } as Record<string, string>,

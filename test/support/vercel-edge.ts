@@ -7,20 +7,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildVercelOutput, FUNCTION_DIR } from '../../scripts/vercel-output'
 import type { Env } from '../../src/config/env'
-import type { Target } from './targets'
+import type { BundledConfig, Target } from './targets'
 
-let edgeBundle: Promise<string> | undefined
+const edgeBundles = new Map<string, Promise<string>>()
 
 /**
  * The Edge function exactly as scripts/vercel-output.ts writes it for Vercel, with the
  * fetch-event registration Vercel adds around an Edge function: edge-runtime evaluates
  * scripts, not modules.
  */
-function bundleVercelEdge(): Promise<string> {
-  edgeBundle ??= (async () => {
+function bundleVercelEdge(executionConfig?: BundledConfig): Promise<string> {
+  const key = executionConfig ? `${executionConfig.path}\n${executionConfig.text}` : ''
+  let edgeBundle = edgeBundles.get(key)
+  if (edgeBundle) return edgeBundle
+  edgeBundle = (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edge-stream-vercel-edge-'))
     const outDir = join(dir, 'output')
-    await buildVercelOutput({ outDir, runtime: 'edge' })
+    await buildVercelOutput({ outDir, runtime: 'edge', ...(executionConfig ? { executionConfig } : {}) })
     const result = await build({
       stdin: {
         contents: `import handler from './index.js'
@@ -37,6 +40,7 @@ addEventListener('fetch', (event) => event.respondWith(handler(event.request)))`
     rmSync(dir, { recursive: true, force: true })
     return result.outputFiles[0]!.text
   })()
+  edgeBundles.set(key, edgeBundle)
   return edgeBundle
 }
 
@@ -45,9 +49,9 @@ addEventListener('fetch', (event) => event.respondWith(handler(event.request)))`
  * code generation), served over HTTP on 127.0.0.1. Vercel passes environment
  * variables as `process.env`, so the VM gets exactly that.
  */
-export async function startVercelEdge(env: Env): Promise<Target> {
+export async function startVercelEdge(env: Env, executionConfig?: BundledConfig): Promise<Target> {
   const runtime = new EdgeRuntime({
-    initialCode: await bundleVercelEdge(),
+    initialCode: await bundleVercelEdge(executionConfig),
     extend: (context) => Object.assign(context, { process: { env: { LOG_LEVEL: 'silent', ...env } } }),
   })
   const { handler } = createHandler({ runtime })

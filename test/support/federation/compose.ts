@@ -2,6 +2,7 @@
  * Router execution configs composed by the real `wgc router compose` from graph.yaml and the
  * subgraph SDLs beside it, once per test process (a composition takes a few seconds).
  */
+import { parse, print, visit } from 'graphql'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,22 +21,32 @@ export interface ComposedConfig {
   text: string
 }
 
-/** Composes graph.yaml, or another graph file of this folder. */
-export function composeTestGraph(graphFile = 'graph.yaml'): Promise<ComposedConfig> {
-  let composition = compositions.get(graphFile)
+/**
+ * Composes graph.yaml. `without-filters`: the employeeupdated SDL less its fields with
+ * @openfed__subscriptionFilter (dropped from the verbatim file here, in code), for the entry
+ * tests while execution configs with subscription filters are refused at start.
+ */
+export function composeTestGraph(variant: 'verbatim' | 'without-filters' = 'verbatim'): Promise<ComposedConfig> {
+  let composition = compositions.get(variant)
   if (!composition) {
-    composition = compose(join(here, graphFile))
-    compositions.set(graphFile, composition)
+    composition = variant === 'verbatim' ? compose(join(here, 'graph.yaml')) : composeWithoutFilters()
+    compositions.set(variant, composition)
   }
   return composition
 }
 
-/** Composes a graph.yaml written from `yaml` in a temporary folder; subgraph files are relative to this folder. */
-export async function composeGraph(yaml: string): Promise<ComposedConfig> {
+function composeWithoutFilters(): Promise<ComposedConfig> {
+  const verbatim = parse(readFileSync(join(here, 'subgraphs', 'employeeupdated.graphqls'), 'utf8'))
+  const unfiltered = visit(verbatim, {
+    FieldDefinition: (field) => (field.directives?.some((directive) => directive.name.value === 'openfed__subscriptionFilter') ? null : undefined),
+  })
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-graph-'))
-  const input = join(dir, 'graph.yaml')
-  writeFileSync(input, yaml.replaceAll('./subgraphs/', `${join(here, 'subgraphs')}/`))
-  return compose(input)
+  writeFileSync(join(dir, 'employeeupdated.graphqls'), print(unfiltered))
+  const yaml = readFileSync(join(here, 'graph.yaml'), 'utf8')
+    .replaceAll('./subgraphs/employeeupdated.graphqls', join(dir, 'employeeupdated.graphqls'))
+    .replaceAll('./subgraphs/', `${join(here, 'subgraphs')}/`)
+  writeFileSync(join(dir, 'graph.yaml'), yaml)
+  return compose(join(dir, 'graph.yaml'))
 }
 
 async function compose(input: string): Promise<ComposedConfig> {

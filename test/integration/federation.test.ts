@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { composeTestGraph } from '../support/federation/compose'
+import { employee, startTestSubgraphs, type TestSubgraphs } from '../support/federation/subgraph-servers'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
+import { streamUrl } from '../support/schemas'
+import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
+import { startTarget, type BundledConfig, type Target, type TargetName } from '../support/targets'
+
+// A Cosmo graph as `wgc router compose` writes it (the demo's employeeupdated SDL less its fields
+// with subscription filters, which an execution config may not have yet; employees, mood and
+// countries), served through EXECUTION_CONFIG_FILE_PATH on each runtime:
+// events on real JetStream carry {"__typename":"Employee","id":…}; the rest comes from the
+// real subgraphs through _entities.
+
+let subgraphs: TestSubgraphs
+let admin: JetStreamAdmin
+let config: BundledConfig
+
+beforeAll(async () => {
+  subgraphs = await startTestSubgraphs()
+  admin = await connectJetStream(inject('natsWsUrl'))
+  // Every subject of the demo's employeeUpdated(employeeID:) field; each test uses its own employee ids.
+  await admin.createStream({ name: 'FEDERATION_EMPLOYEES', subjects: ['employeeUpdated.>'] })
+  config = await composeTestGraph('without-filters')
+})
+afterAll(async () => {
+  await admin?.jsm.streams.delete('FEDERATION_EMPLOYEES').catch(() => {})
+  await admin?.close()
+  await subgraphs?.close()
+})
+
+/** Employee ids of one test on one target, apart from every other's. */
+let nextSubject = 1000
+const subjectId = () => (nextSubject += 1000)
+
+const updated = (id: number) => ({ __typename: 'Employee', id })
+const dataOf = (event: SseEvent) => JSON.parse(event.data)
+
+describe.each<TargetName>(['node', 'workerd', 'edge'])('a federated Cosmo graph on %s', (targetName) => {
+  let target: Target
+
+  beforeAll(async () => {
+    target = await startTarget(
+      targetName,
+      {
+        NATS_DEFAULT_URL: inject('natsWsUrl'),
+        NATS_MY_NATS_URL: inject('natsWsUrl'),
+        // The demo's other providers: configured, never read by these tests.
+        KAFKA_MY_KAFKA_URL: 'http://127.0.0.1:9',
+        REDIS_MY_REDIS_URL: 'http://127.0.0.1:9',
+        REDIS_MY_REDIS_TOKEN: 'unused',
+        SUBGRAPH_TIMEOUT_MS: '1000',
+        FORWARD_HEADERS: 'x-tenant',
+        HEARTBEAT_SECONDS: '0.5',
+        ...subgraphs.env,
+      },
+      config,
+    )
+  })
+  afterAll(() => target?.close())
+  beforeEach(() => subgraphs.reset())
+
+  const query = (id: number, selection = 'id details { forename surname }') => `subscription { employeeUpdated(employeeID: ${id}) { ${selection} } }`
+
+  it('enriches live events with fields of the employees subgraph, forwarding only allowed headers', async () => {
+    const id = subjectId()
+    // From the log's start, which for this subject is empty: the events arrive at the live tail.
+    const connection = await openSse(streamUrl(target.baseUrl, query(id), { from: 'earliest' }), { headers: { 'x-tenant': 'acme', authorization: 'Bearer secret' } })
+    expect(connection.status).toBe(200)
+    await admin.publish(`employeeUpdated.${id}`, [updated(id), updated(id + 1)])
+    const events = await readNextEvents(connection, 2)
+    connection.cut()
+    expect(events.map(dataOf)).toEqual(
+      [id, id + 1].map((n) => ({ data: { employeeUpdated: { id: n, details: { forename: employee(n).details.forename, surname: employee(n).details.surname } } } })),
+    )
+    expect(events.every((event) => event.id)).toBe(true)
+    expect(subgraphs.employees.headers.at(-1)!['x-tenant']).toBe('acme')
+    expect(subgraphs.employees.headers.at(-1)!.authorization).toBeUndefined()
+  })
+
+  it('replays 10,000 events with their entities in a few _entities requests, resumes exactly after a cut', async () => {
+    const id = subjectId()
+    const count = 10_000
+    // 50 distinct employees: each batch's representations are de-duplicated.
+    await admin.publish(`employeeUpdated.${id}`, Array.from({ length: count }, (_, n) => updated(id + (n % 50))))
+    const connection = await openSse(streamUrl(target.baseUrl, query(id, 'id tag details { forename }'), { from: 'earliest' }))
+    const first = await readNextEvents(connection, 4_000)
+    connection.cut()
+    const resumed = await openSse(streamUrl(target.baseUrl, query(id, 'id tag details { forename }')), { headers: { 'Last-Event-ID': first.at(-1)!.id! } })
+    const rest = await readNextEvents(resumed, count - 4_000)
+    resumed.cut()
+    const all = [...first, ...rest]
+    expect(all.map(dataOf)).toEqual(
+      Array.from({ length: count }, (_, n) => {
+        const e = employee(id + (n % 50))
+        return { data: { employeeUpdated: { id: e.id, tag: e.tag, details: { forename: e.details.forename } } } }
+      }),
+    )
+    expect(new Set(all.map((event) => event.id)).size).toBe(count)
+    // One request per provider batch (never one per event): at least 100 events per request on average.
+    const requests = subgraphs.employees.requests
+    console.log(`${targetName}: ${count} enriched events replayed with ${requests} employees requests`)
+    expect(requests).toBeGreaterThan(0)
+    expect(requests).toBeLessThanOrEqual(count / 100)
+    expect(subgraphs.mood.requests + subgraphs.countries.requests).toBe(0)
+  })
+
+  it.each(['status-500', 'no-answer', 'garbage'] as const)('gives per-event errors while the subgraph fails (%s); the stream goes on and the cursor advances', async (fault) => {
+    const id = subjectId()
+    const connection = await openSse(streamUrl(target.baseUrl, query(id, 'id notes'), { from: 'earliest' }))
+    await admin.publish(`employeeUpdated.${id}`, [updated(id)])
+    const [ok] = await readNextEvents(connection, 1)
+    expect(dataOf(ok!)).toEqual({ data: { employeeUpdated: { id, notes: employee(id).notes } } })
+
+    subgraphs.employees.fault = fault
+    await admin.publish(`employeeUpdated.${id}`, [updated(id + 1), updated(id + 2)])
+    const failed = await readNextEvents(connection, 2)
+    for (const [index, event] of failed.entries()) {
+      expect(dataOf(event)).toEqual({
+        errors: [{ message: "Failed to fetch from Subgraph 'employees' at Path 'employeeUpdated'." }],
+        data: { employeeUpdated: { id: id + 1 + index, notes: null } },
+      })
+      expect(event.data).not.toMatch(/secret|password|trace|127\.0\.0\.1/)
+    }
+
+    subgraphs.employees.fault = 'none'
+    await admin.publish(`employeeUpdated.${id}`, [updated(id + 3)])
+    const [recovered] = await readNextEvents(connection, 1)
+    connection.cut()
+    expect(dataOf(recovered!)).toEqual({ data: { employeeUpdated: { id: id + 3, notes: employee(id + 3).notes } } })
+    // Each event, failed or not, moved the position: the ids are the cursors of four events in order.
+    expect(new Set([ok, ...failed, recovered].map((event) => event!.id)).size).toBe(4)
+  })
+})
