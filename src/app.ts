@@ -124,7 +124,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       failure: undefined,
     }
     const rendering = { responseKey: prepared.responseKey, resultOf, cursorOf: (position: string) => codec.encode(binding, position) }
-    const render = options.federation ? options.federation(prepared, rendering, c.req.raw.headers) : plainBatchRenderer(rendering)
+    const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
+    const render = federated?.render ?? plainBatchRenderer(rendering)
     const validUntilMs = c.get('identity')?.validUntilMs
     hooks.onOpen?.(stream)
     const body = createEventStream({
@@ -134,7 +135,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       maxStreamMs: validUntilMs === undefined ? maxStreamMs : Math.min(maxStreamMs, validUntilMs - Date.now()),
       clientSignal: c.req.raw.signal,
       onClose: (reason) => hooks.onClose?.(stream, stream.failure ?? reason),
-      run: (sink) => relay(sink, { provider, stream, render, retryMs, hooks }),
+      run: (sink) => relay(sink, { provider, stream, render, retryMs, hooks, ...(federated ? { endsAfterBatch: federated.exhausted } : {}) }),
     })
     return new Response(body, { headers: SSE_HEADERS })
   })

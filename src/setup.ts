@@ -118,6 +118,8 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
             graph: federated,
             subgraphTimeoutMs: config.federation.subgraphTimeoutMs,
             forwardHeaders: config.federation.forwardHeaders,
+            shareInFlight: platform.shareLiveReads === true,
+            ...(config.federation.subgraphRequestsPerStream === undefined ? {} : { requestsPerStream: config.federation.subgraphRequestsPerStream }),
           }),
         }
       : {}),

@@ -9,6 +9,11 @@ export interface FederationConfig {
   subgraphTimeoutMs: number
   /** Client request headers passed on to subgraphs, lower-cased; none by default. */
   forwardHeaders: string[]
+  /**
+   * Subgraph requests one stream may make before it ends (without `complete`, so the client
+   * resumes on a new request): Workers count them as subrequests of the stream's request.
+   */
+  subgraphRequestsPerStream: number | undefined
   /** `SUBGRAPH_<NAME>_URL` of a subgraph, when set. */
   subgraphUrl(subgraphName: string): string | undefined
 }
@@ -20,6 +25,7 @@ export function readFederationConfig(env: Env): FederationConfig {
   return {
     subgraphTimeoutMs: integer(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, 1, 600_000, 'milliseconds'),
     forwardHeaders,
+    subgraphRequestsPerStream: env.SUBGRAPH_REQUESTS_PER_STREAM ? integer(env, 'SUBGRAPH_REQUESTS_PER_STREAM', 0, 1, 1_000_000) : undefined,
     subgraphUrl(subgraphName) {
       const variable = `SUBGRAPH_${envId(subgraphName)}_URL`
       const url = env[variable]

@@ -54,8 +54,8 @@ const KEY_ALIAS = '_k_'
 const REQUIRED_ALIAS = '_r_'
 
 export interface EnrichedSubscription {
-  /** ExecutionResult JSON text per event payload text, in order. */
-  resolve(payloads: readonly string[], context: ResolveContext): Promise<string[]>
+  /** ExecutionResult JSON text per event payload text, in order, and the subgraph requests it took. */
+  resolve(payloads: readonly string[], context: ResolveContext): Promise<{ results: string[]; requests: number }>
 }
 
 export interface ResolveContext {
@@ -151,14 +151,15 @@ class Enrichment implements EnrichedSubscription {
     this.rootFieldName = findRootField(operation.selectionSet.selections, fragments, responseKey)!.name.value
   }
 
-  async resolve(payloads: readonly string[], context: ResolveContext): Promise<string[]> {
+  async resolve(payloads: readonly string[], context: ResolveContext): Promise<{ results: string[]; requests: number }> {
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(), this.resolver.eventDeadlineMs)
     const onStreamEnd = () => deadline.abort()
     context.signal.addEventListener('abort', onStreamEnd, { once: true })
     const batch = new EntityBatch(this.resolver.transport, context.headers, deadline.signal)
     try {
-      return await Promise.all(payloads.map((text) => this.resolveOne(text, batch)))
+      const results = await Promise.all(payloads.map((text) => this.resolveOne(text, batch)))
+      return { results, requests: batch.requests }
     } finally {
       clearTimeout(timer)
       context.signal.removeEventListener('abort', onStreamEnd)
@@ -441,7 +442,7 @@ function needsSubgraphs(
   return visitSelections(type, selections)
 }
 
-/** The resolver of a graph, with its own transport (sharing identical requests in flight). */
-export function createEntityResolver(graph: FederatedGraph, subgraphTimeoutMs: number): EntityResolver {
-  return new EntityResolver(graph, { transport: createTransport(subgraphTimeoutMs), eventDeadlineMs: subgraphTimeoutMs })
+/** The resolver of a graph, with its own transport. */
+export function createEntityResolver(graph: FederatedGraph, subgraphTimeoutMs: number, shareInFlight: boolean): EntityResolver {
+  return new EntityResolver(graph, { transport: createTransport(subgraphTimeoutMs, shareInFlight), eventDeadlineMs: subgraphTimeoutMs })
 }

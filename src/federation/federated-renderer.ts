@@ -17,17 +17,28 @@ export interface FederationOptions {
   subgraphTimeoutMs: number
   /** Lower-cased names of the client headers passed on to subgraphs. */
   forwardHeaders: string[]
+  /** A stream ends before a batch that could take it past this many subgraph requests (Workers' subrequests). */
+  requestsPerStream?: number
+  /** Identical subgraph requests in flight share one answer: only where requests may share I/O (Node). */
+  shareInFlight: boolean
 }
 
-export type FederatedRenderer = (prepared: PreparedSubscription, rendering: FrameRendering, requestHeaders: Headers) => BatchRenderer
+/** One stream's renderer, and whether its subgraph request budget leaves room for another batch. */
+export interface FederatedStream {
+  render: BatchRenderer
+  /** True once the next batch could need more subgraph requests than the stream has left. */
+  exhausted(): boolean
+}
 
-export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders }: FederationOptions): FederatedRenderer {
+export type FederatedRenderer = (prepared: PreparedSubscription, rendering: FrameRendering, requestHeaders: Headers) => FederatedStream
+
+export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, requestsPerStream, shareInFlight }: FederationOptions): FederatedRenderer {
   let resolver: Promise<EntityResolver> | undefined
   const enrichments = new WeakMap<PreparedSubscription, Promise<EnrichedSubscription | undefined>>()
   const enrichmentOf = (prepared: PreparedSubscription): Promise<EnrichedSubscription | undefined> => {
     let enrichment = enrichments.get(prepared)
     if (!enrichment) {
-      resolver ??= import('./entity-resolution').then((module) => module.createEntityResolver(graph, subgraphTimeoutMs))
+      resolver ??= import('./entity-resolution').then((module) => module.createEntityResolver(graph, subgraphTimeoutMs, shareInFlight))
       const { document, operation, variables } = prepared.request
       enrichment = resolver.then((entities) => entities.prepare(document, operation, variables, prepared.fieldName, prepared.responseKey))
       enrichments.set(prepared, enrichment)
@@ -42,7 +53,10 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders }: 
       if (value !== null) headers[name] = value
     }
     const plain = itemFrame(rendering)
-    return async (items, signal) => {
+    let requests = 0
+    // The most one batch took so far: what the next one may take too.
+    let largestBatch = 0
+    const render: BatchRenderer = async (items, signal) => {
       const enrichment = await enrichmentOf(prepared)
       let frames = ''
       if (!enrichment) {
@@ -51,7 +65,13 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders }: 
       }
       const payloads: string[] = []
       for (const item of items) if (item.type === 'event' && item.error === undefined) payloads.push(item.text)
-      const results = payloads.length > 0 ? await enrichment.resolve(payloads, { headers, signal }) : []
+      let results: string[] = []
+      if (payloads.length > 0) {
+        const resolved = await enrichment.resolve(payloads, { headers, signal })
+        results = resolved.results
+        requests += resolved.requests
+        largestBatch = Math.max(largestBatch, resolved.requests)
+      }
       let next = 0
       for (const item of items) {
         if (item.type === 'event' && item.error === undefined) {
@@ -60,5 +80,6 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders }: 
       }
       return frames
     }
+    return { render, exhausted: () => requestsPerStream !== undefined && requests + largestBatch > requestsPerStream }
   }
 }

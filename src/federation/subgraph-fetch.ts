@@ -32,21 +32,24 @@ export interface SubgraphTransport {
 
 export type SubgraphAnswer = { ok: true; data: Json | undefined; errors: unknown[] } | { ok: false; cause: string }
 
-/** Plain fetch with a per-request timeout, sharing identical requests in flight. */
-export function createTransport(timeoutMs: number, fetchFn: typeof fetch = (input, init) => fetch(input, init)): SubgraphTransport {
+/**
+ * Plain fetch with a per-request timeout. `shareInFlight`: identical requests in flight share one
+ * answer; only where one process serves many requests (workerd cannot hand one request's I/O to another).
+ */
+export function createTransport(timeoutMs: number, shareInFlight: boolean, fetchFn: typeof fetch = (input, init) => fetch(input, init)): SubgraphTransport {
   const inFlight = new Map<string, Promise<SubgraphAnswer>>()
   return {
     post(url, body, headers) {
-      const key = JSON.stringify([url, body, headers])
-      let answer = inFlight.get(key)
+      const key = shareInFlight ? JSON.stringify([url, body, headers]) : ''
+      let answer = shareInFlight ? inFlight.get(key) : undefined
       if (!answer) {
         const timeout = new AbortController()
         const timer = setTimeout(() => timeout.abort(), timeoutMs)
         answer = postOnce(fetchFn, url, body, headers, timeout.signal).finally(() => {
           clearTimeout(timer)
-          inFlight.delete(key)
+          if (shareInFlight) inFlight.delete(key)
         })
-        inFlight.set(key, answer)
+        if (shareInFlight) inFlight.set(key, answer)
       }
       return answer
     },
@@ -103,6 +106,8 @@ export class EntityBatch {
   private readonly inFlight = new Map<Entry, Datasource>()
   private scheduled = false
   private failure: string | undefined
+  /** Subgraph requests this batch made. */
+  requests = 0
 
   constructor(
     private readonly transport: SubgraphTransport,
@@ -174,6 +179,7 @@ export class EntityBatch {
       return
     }
     for (const entry of entries) this.inFlight.set(entry, datasource)
+    this.requests++
     const answer = await this.transport.post(url, JSON.stringify({ query, variables }), this.headers)
     // After the deadline every waiter was rejected already; settling again changes nothing.
     for (const entry of entries) this.inFlight.delete(entry)

@@ -62,10 +62,15 @@ export interface RelayOptions {
   /** The `retry` of error frames, jittered. */
   retryMs: number
   hooks: RelayHooks
+  /**
+   * Asked after each batch: true ends the stream there, without `complete`, and the client
+   * resumes on a new request (a request's budget, such as Workers' subrequests, is spent).
+   */
+  endsAfterBatch?: () => boolean
 }
 
 /** Runs the stream until the provider ends, the client goes or a failure is reported; never throws. */
-export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks }: RelayOptions): Promise<void> {
+export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, endsAfterBatch }: RelayOptions): Promise<void> {
   try {
     for await (const batch of provider.open(stream.route, stream.start, sink.signal)) {
       const rendered = render(batch, sink.signal)
@@ -74,7 +79,7 @@ export async function relay(sink: FrameSink, { provider, stream, render, retryMs
       sink.write(frames)
       countBatch(stream, batch, frames, hooks)
       await sink.ready()
-      if (sink.signal.aborted) break
+      if (sink.signal.aborted || endsAfterBatch?.()) break
     }
   } catch (error) {
     if (sink.signal.aborted) return

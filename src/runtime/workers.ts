@@ -17,7 +17,8 @@ export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     let built: Server
     try {
-      server ??= buildServer(pickStrings(env))
+      // Subgraph requests are subrequests of the stream's request: 50 per request on the Free plan.
+      server ??= buildServer({ SUBGRAPH_REQUESTS_PER_STREAM: '40', ...pickStrings(env) })
       built = await server
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)

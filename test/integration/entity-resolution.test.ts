@@ -20,7 +20,7 @@ afterAll(() => subgraphs?.close())
 beforeEach(() => subgraphs.reset())
 
 function prepare(query: string, variables: Record<string, unknown> = {}, timeoutMs = 10_000): EnrichedSubscription | undefined {
-  const resolver = new EntityResolver(graph, { transport: createTransport(timeoutMs), eventDeadlineMs: timeoutMs })
+  const resolver = new EntityResolver(graph, { transport: createTransport(timeoutMs, false), eventDeadlineMs: timeoutMs })
   const document = parse(query)
   const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!
   const root = operation.selectionSet.selections[0]!
@@ -39,7 +39,7 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
 
   it("fetches the fields of other subgraphs with _entities, as the Cosmo demo's employeeUpdated { details { forename } }", async () => {
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id details { forename surname } } }')!
-    const [result] = await enriched.resolve([event(1)], context)
+    const [result] = (await enriched.resolve([event(1)], context)).results
     expect(JSON.parse(result!)).toEqual({ data: { employeeUpdated: { id: 1, details: { forename: 'Forename1', surname: 'Surname1' } } } })
     expect(subgraphs.employees.requests).toBe(1)
     expect(subgraphs.employees.bodies[0]!.query).toContain('_entities')
@@ -55,7 +55,7 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
         ... on Employee { details { location { key { name } language } pastLocations { name country { language } } } }
       }
     }`)!
-    const results = await enriched.resolve([event(2), event(3)], context)
+    const results = (await enriched.resolve([event(2), event(3)], context)).results
     for (const [index, id] of [2, 3].entries()) {
       const expected = employee(id)
       expect(JSON.parse(results[index]!)).toEqual({
@@ -84,7 +84,8 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
   it('resolves a batch of events with one request per subgraph, representations de-duplicated, results in event order', async () => {
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id tag details { forename } } }')!
     const ids = Array.from({ length: 500 }, (_, index) => (index % 50) + 1)
-    const results = await enriched.resolve(ids.map(event), context)
+    const { results, requests } = await enriched.resolve(ids.map(event), context)
+    expect(requests).toBe(1)
     expect(results.map((result) => JSON.parse(result))).toEqual(
       ids.map((id) => ({ data: { employeeUpdated: { id, tag: `tag-${id}`, details: { forename: `Forename${id}` } } } })),
     )
@@ -95,7 +96,7 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
   it.each(['status-500', 'garbage', 'graphql-errors'] as const)("gives each event Cosmo's wrapped error and null-propagated data on %s, never the subgraph's text", async (fault) => {
     subgraphs.employees.fault = fault
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id notes } }')!
-    const results = await enriched.resolve([event(1), event(2)], context)
+    const results = (await enriched.resolve([event(1), event(2)], context)).results
     for (const result of results) {
       expect(JSON.parse(result)).toEqual({
         errors: [{ message: "Failed to fetch from Subgraph 'employees' at Path 'employeeUpdated'." }],
@@ -104,14 +105,14 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
       expect(result).not.toMatch(/secret|password|trace|127\.0\.0\.1/)
     }
     // A non-null field that failed takes its nullable parent with it, as in graphql-js.
-    const [nonNull] = await prepare('subscription { employeeUpdated(employeeID: 1) { id details { forename } } }')!.resolve([event(1)], context)
+    const [nonNull] = (await prepare('subscription { employeeUpdated(employeeID: 1) { id details { forename } } }')!.resolve([event(1)], context)).results
     expect(JSON.parse(nonNull!)).toEqual({ errors: [{ message: "Failed to fetch from Subgraph 'employees' at Path 'employeeUpdated'." }], data: null })
   })
 
   it('fails the events of a subgraph that does not answer within SUBGRAPH_TIMEOUT_MS, and nothing else', async () => {
     subgraphs.countries.fault = 'no-answer'
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id details { forename location { language } } } }', {}, 300)!
-    const [result] = await enriched.resolve([event(4)], context)
+    const [result] = (await enriched.resolve([event(4)], context)).results
     expect(JSON.parse(result!)).toEqual({
       errors: [{ message: "Failed to fetch from Subgraph 'countries' at Path 'employeeUpdated.details.location'." }],
       data: { employeeUpdated: { id: 4, details: { forename: 'Forename4', location: { language: null } } } },
@@ -120,7 +121,7 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
 
   it('names what an event payload lacks: __typename or a key field', async () => {
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id tag } }')!
-    const [noTypename, noKey] = await enriched.resolve([JSON.stringify({ id: 1 }), JSON.stringify({ __typename: 'Employee' })], context)
+    const [noTypename, noKey] = (await enriched.resolve([JSON.stringify({ id: 1 }), JSON.stringify({ __typename: 'Employee' })], context)).results
     expect(JSON.parse(noTypename!).errors[0].message).toBe(
       "The event payload at 'employeeUpdated' has no __typename, which Employee.tag needs to be fetched from subgraph 'employees'",
     )

@@ -39,23 +39,21 @@ const dataOf = (event: SseEvent) => JSON.parse(event.data)
 describe.each<TargetName>(['node', 'workerd', 'edge'])('a federated Cosmo graph on %s', (targetName) => {
   let target: Target
 
+  const env = () => ({
+    NATS_DEFAULT_URL: inject('natsWsUrl'),
+    NATS_MY_NATS_URL: inject('natsWsUrl'),
+    // The demo's other providers: configured, never read by these tests.
+    KAFKA_MY_KAFKA_URL: 'http://127.0.0.1:9',
+    REDIS_MY_REDIS_URL: 'http://127.0.0.1:9',
+    REDIS_MY_REDIS_TOKEN: 'unused',
+    SUBGRAPH_TIMEOUT_MS: '1000',
+    FORWARD_HEADERS: 'x-tenant',
+    HEARTBEAT_SECONDS: '0.5',
+    ...subgraphs.env,
+  })
+
   beforeAll(async () => {
-    target = await startTarget(
-      targetName,
-      {
-        NATS_DEFAULT_URL: inject('natsWsUrl'),
-        NATS_MY_NATS_URL: inject('natsWsUrl'),
-        // The demo's other providers: configured, never read by these tests.
-        KAFKA_MY_KAFKA_URL: 'http://127.0.0.1:9',
-        REDIS_MY_REDIS_URL: 'http://127.0.0.1:9',
-        REDIS_MY_REDIS_TOKEN: 'unused',
-        SUBGRAPH_TIMEOUT_MS: '1000',
-        FORWARD_HEADERS: 'x-tenant',
-        HEARTBEAT_SECONDS: '0.5',
-        ...subgraphs.env,
-      },
-      config,
-    )
+    target = await startTarget(targetName, env(), config)
   })
   afterAll(() => target?.close())
   beforeEach(() => subgraphs.reset())
@@ -130,5 +128,30 @@ describe.each<TargetName>(['node', 'workerd', 'edge'])('a federated Cosmo graph 
     expect(dataOf(recovered!)).toEqual({ data: { employeeUpdated: { id: id + 3, notes: employee(id + 3).notes } } })
     // Each event, failed or not, moved the position: the ids are the cursors of four events in order.
     expect(new Set([ok, ...failed, recovered].map((event) => event!.id)).size).toBe(4)
+  })
+
+  it('ends a stream before its subgraph requests pass SUBGRAPH_REQUESTS_PER_STREAM (Workers subrequests); the resume loses nothing', async () => {
+    const limited = await startTarget(targetName, { ...env(), SUBGRAPH_REQUESTS_PER_STREAM: '3' }, config)
+    try {
+      const id = subjectId()
+      const url = streamUrl(limited.baseUrl, query(id, 'id tag'), { from: 'earliest' })
+      const first = await openSse(url)
+      const received: SseEvent[] = []
+      // One event per batch: each costs one employees request.
+      for (let n = 0; n < 3; n++) {
+        await admin.publish(`employeeUpdated.${id}`, [updated(id + n)])
+        received.push(...(await readNextEvents(first, 1)))
+      }
+      // The third request spent the budget: the stream ends without `complete`, as at MAX_STREAM_SECONDS.
+      expect(await first.next()).toBeUndefined()
+      expect(first.raw()).not.toContain('event: complete')
+      await admin.publish(`employeeUpdated.${id}`, [updated(id + 3), updated(id + 4)])
+      const second = await openSse(url, { headers: { 'Last-Event-ID': received.at(-1)!.id! } })
+      received.push(...(await readNextEvents(second, 2)))
+      second.cut()
+      expect(received.map(dataOf)).toEqual([0, 1, 2, 3, 4].map((n) => ({ data: { employeeUpdated: { id: id + n, tag: `tag-${id + n}` } } })))
+    } finally {
+      await limited.close()
+    }
   })
 })
