@@ -1,5 +1,6 @@
 /** bench/RESULTS.md from the figures of one run. */
 import type { BundleFigures } from './bundle'
+import type { FederationFigures } from './federation'
 import type { LiveFigures } from './live'
 import type { BrokerReplay } from './replay'
 import type { ResumeFigures } from './resume'
@@ -14,11 +15,13 @@ export interface BenchResults {
     replay: { events: number; payloadBytes: number; rounds: number }
     resume: { depths: number[]; runs: number }
     live: { latencyAt: number[]; memoryAt: number[]; rounds: number; eventsPerRound: number; intervalMs: number }
+    federation?: { events: number; rounds: number; live: { events: number; intervalMs: number } }
   }
   replay?: Record<string, BrokerReplay>
   resume?: ResumeFigures
   live?: LiveFigures
   bundle?: BundleFigures
+  federation?: FederationFigures
 }
 
 export const GOALS = {
@@ -156,6 +159,27 @@ export function renderReport(results: BenchResults): string {
       ),
       '',
       `Slope: **${kib(memory.bytesPerStream)} per stream** (${met(memory.bytesPerStream < GOALS.bytesPerIdleStream)}), of which JS heap ${kib(memory.heapBytesPerStream)}.`,
+      '',
+    )
+  }
+
+  if (results.federation) {
+    const f = results.federation
+    lines.push(
+      '## Federated graph: entities from a subgraph',
+      '',
+      `The test graph (the Cosmo demo's employeeupdated subgraph composed by wgc, EXECUTION_CONFIG_FILE_PATH) through the`,
+      `Node entry: one stream replays ${number(f.events)} JetStream events (${f.distinctEmployees} distinct employees) selecting what the event`,
+      'carries (`{ id }`), and selecting a field of the employees subgraph (`{ id details { forename } }`), in the same run',
+      `(median of ${f.rounds} rounds each, alternating).`,
+      '',
+      '| selection | events/s | subgraph requests per replay |',
+      '|---|---:|---:|',
+      `| \`{ id }\` | ${number(f.plain.median)} | 0 |`,
+      `| \`{ id details { forename } }\` | ${number(f.enriched.median)} | ${f.enriched.employeesRequests.join(', ')} |`,
+      '',
+      `Enriched / plain: **${f.ratio}**. Live, one event every ${f.live.intervalMs} ms (${f.live.events} events), publish to client: plain p50`,
+      `${f.live.plainP50Ms} ms / p99 ${f.live.plainP99Ms} ms, enriched p50 ${f.live.enrichedP50Ms} ms / p99 ${f.live.enrichedP99Ms} ms (${f.live.enrichedRequests} employees requests).`,
       '',
     )
   }

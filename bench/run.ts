@@ -13,6 +13,7 @@ import { startJetStreamReplay } from './brokers/jetstream'
 import { startKafkaReplay } from './brokers/kafka'
 import { startRedisReplay } from './brokers/redis'
 import { benchBundle } from './bundle'
+import { benchFederation } from './federation'
 import { benchLive } from './live'
 import { renderReport, type BenchResults } from './report'
 import { benchReplay } from './replay'
@@ -23,6 +24,7 @@ const settings = {
   replay: { events: 100_000, payloadBytes: PAYLOAD_BYTES, rounds: 9 },
   resume: { depths: [1_000, 100_000, 1_000_000], runs: 7 },
   live: { latencyAt: [1, 100, 1000], memoryAt: [100, 250, 500, 750, 1000], rounds: 5, eventsPerRound: 20, intervalMs: 200 },
+  federation: { events: 20_000, rounds: 5, live: { events: 50, intervalMs: 50 } },
 }
 
 /** Every provider that has landed, read through the same protocol its provider uses. */
@@ -53,6 +55,10 @@ if (runs('resume')) {
 if (runs('live')) {
   log('live latency and memory')
   results.live = await benchLive(settings.live)
+}
+if (runs('federation')) {
+  log('federation: replay and live, plain and enriched')
+  results.federation = await benchFederation(settings.federation.events, settings.federation.rounds, settings.federation.live)
 }
 if (runs('bundle')) {
   log('bundle')
