@@ -107,8 +107,17 @@ export class EntityResolver {
     return origin.datasource.owned.get(typeName)?.has(fieldName) === true
   }
 
+  private readonly ownersByField = new Map<string, { datasource: Datasource; keys: EntityKey[] }[]>()
+
   /** Subgraphs that resolve `type.field` through `_entities`, with the keys they accept. */
   owners(typeName: string, fieldName: string): { datasource: Datasource; keys: EntityKey[] }[] {
+    const coordinate = `${typeName}.${fieldName}`
+    let owners = this.ownersByField.get(coordinate)
+    if (!owners) this.ownersByField.set(coordinate, (owners = this.findOwners(typeName, fieldName)))
+    return owners
+  }
+
+  private findOwners(typeName: string, fieldName: string): { datasource: Datasource; keys: EntityKey[] }[] {
     const owners = []
     for (const datasource of this.fetchable) {
       if (!datasource.owned.get(typeName)?.has(fieldName)) continue
@@ -134,6 +143,7 @@ export class EntityResolver {
 
 class Enrichment implements EnrichedSubscription {
   private readonly origins = new WeakMap<object, Origin>()
+  private readonly printedFields = new WeakMap<FieldNode, Map<string, string>>()
   private readonly notJson: string
   private readonly rootFieldName: string
 
@@ -234,7 +244,7 @@ class Enrichment implements EnrichedSubscription {
     const { datasource, representation } = chosen
     const requires = datasource.requires.get(`${type.name}.${fieldName}`)
     if (requires !== undefined) Object.assign(representation, await this.requiredValues(parent, origin, type, requires, path, batch))
-    const printed = `${responseKey}: ${fieldName}${this.printArguments(fieldNodes[0]!)}${this.printSubselection(datasource, type, fieldNodes)}`
+    const printed = this.printField(datasource, type, fieldNodes)
     const entity = await batch.load(datasource, type.name, representation, printed, path)
     return this.tag(entity?.[responseKey] ?? null, { event: false, datasource })
   }
@@ -270,6 +280,21 @@ class Enrichment implements EnrichedSubscription {
       }),
     )
     return values
+  }
+
+  /** The field as the subgraph gets it, printed once per place in the operation (events of a stream share it). */
+  private printField(datasource: Datasource, type: GraphQLObjectType, fieldNodes: readonly FieldNode[]): string {
+    let byPlace = this.printedFields.get(fieldNodes[0]!)
+    if (!byPlace) this.printedFields.set(fieldNodes[0]!, (byPlace = new Map()))
+    const place = `${datasource.id} ${type.name} ${fieldNodes.length}`
+    let printed = byPlace.get(place)
+    if (printed === undefined) {
+      const fieldName = fieldNodes[0]!.name.value
+      const responseKey = fieldNodes[0]!.alias?.value ?? fieldName
+      printed = `${responseKey}: ${fieldName}${this.printArguments(fieldNodes[0]!)}${this.printSubselection(datasource, type, fieldNodes)}`
+      byPlace.set(place, printed)
+    }
+    return printed
   }
 
   /** Arguments with the operation's variables written in as literals. */
