@@ -17,6 +17,7 @@ import { resolveTemplates } from './graphql/templates'
 import { readParams, readStartPosition } from './http/stream-request'
 import { defaultLimits, type Limits } from './limits/limits'
 import { checkParameterSizes, limitRequestSize } from './limits/request-size'
+import { overloaded, streamLimit } from './limits/stream-limit'
 import { silentLogger, type Logger } from './log'
 import { providerKey, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
 import { plainBatchRenderer } from './relay/frame-renderer'
@@ -36,6 +37,8 @@ export interface AppOptions {
   retryMs?: number
   /** Streams end (without `complete`) after this long, before a platform's own limit cuts them. */
   maxStreamMs?: number
+  /** Open streams this app holds at most; beyond, a new one gets 503 OVERLOADED. 0 or absent: no limit. */
+  maxStreams?: number
   /** Origins allowed by CORS; `['*']` for any. Empty: no CORS headers. */
   corsOrigins?: string[]
   /** Lets pages of those origins send cookies (`withCredentials`); the origins are then listed, never `*`. */
@@ -65,7 +68,9 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxStreamMs = options.maxStreamMs ?? 3_600_000
   const limits = options.limits ?? defaultLimits
-  const hooks = options.hooks ? combineHooks(streamLog(log), options.hooks) : streamLog(log)
+  const maxStreams = options.maxStreams ?? 0
+  const limit = maxStreams > 0 ? streamLimit(maxStreams) : undefined
+  const hooks = combineHooks(streamLog(log), ...(limit ? [limit.hooks] : []), ...(options.hooks ? [options.hooks] : []))
   const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
 
   for (const [field, route] of schema.routes) {
@@ -113,6 +118,11 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       if (!provider.isValidPosition(position, route)) throw new RequestError(400, 'INVALID_CURSOR', 'Last-Event-ID is malformed')
       return position
     })
+    // Nothing between here and onOpen awaits: no other request can take the last slot meanwhile.
+    if (limit?.full()) {
+      log('warn', 'stream.overloaded', { open: limit.open(), max: maxStreams })
+      throw overloaded(maxStreams, retryMs)
+    }
     const stream: RelayStream = {
       id: crypto.randomUUID(),
       field: prepared.fieldName,

@@ -107,6 +107,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     maxStreamMs: config.maxStreamMs,
+    maxStreams: config.maxStreams,
     corsOrigins: config.corsOrigins,
     corsCredentials: config.corsCredentials,
     ...(config.auth ? { auth: config.auth } : {}),

@@ -1,5 +1,5 @@
 /**
- * The variables of the stream route itself: heartbeats, retries, lifetimes, cursors, CORS, logs.
+ * The variables of the stream route itself: heartbeats, retries, lifetimes, open streams, cursors, CORS, logs.
  */
 import { parseCursorKeys, type CursorKey } from '../cursor/codec'
 import { isLogLevel, type LogLevel } from '../log'
@@ -10,6 +10,8 @@ export interface ServerConfig {
   heartbeatMs: number
   retryMs: number
   maxStreamMs: number
+  /** Open streams a process holds at most; 0: no limit (the Node entry sets a default). */
+  maxStreams: number
   cursorKeys: CursorKey[]
   corsOrigins: string[]
   /** Cross-origin pages may send cookies; CORS_ORIGINS then lists origins, never `*`. */
@@ -25,6 +27,7 @@ export function readServerConfig(env: Env): ServerConfig {
     heartbeatMs: seconds(env, 'HEARTBEAT_SECONDS', 15),
     retryMs: integer(env, 'RETRY_MS', 2000, 0, 600_000),
     maxStreamMs: seconds(env, 'MAX_STREAM_SECONDS', 3600),
+    maxStreams: integer(env, 'MAX_STREAMS', 0, 0, 1_000_000),
     cursorKeys: cursorKeys(env),
     corsOrigins: corsOrigins(env),
     corsCredentials: corsCredentials(env),

@@ -7,13 +7,15 @@ import { serve } from '@hono/node-server'
 import './node-websocket'
 import { ConfigError } from '../config/env'
 import { startDemoTicker } from '../demo/schema'
+import { DEFAULT_MAX_STREAMS } from '../limits/stream-limit'
 import { sharedConnection } from '../providers/nats/nats-connection'
 import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createServerFromEnv } from '../setup'
 
 let server
 try {
-  server = createServerFromEnv(process.env, {
+  // One process holds every stream it accepts: past MAX_STREAMS it refuses new ones instead of running out of memory.
+  server = createServerFromEnv({ MAX_STREAMS: String(DEFAULT_MAX_STREAMS), ...process.env }, {
     readFile: (path) => readFileSync(path, 'utf8'),
     upstashClient: nodeUpstashClient,
     // One long-lived process: its streams share a NATS connection.

@@ -5,6 +5,8 @@
  * takes `retry:` as its reconnection time, and after the stream ends or the network
  * fails it waits that long and reconnects with `Last-Event-ID`. A response that is not
  * a 200 event stream fails it for good. The application closes it (on `complete`).
+ * With `retryOverloaded` it is an application that opens a new EventSource after a 503
+ * OVERLOADED, once `Retry-After` has passed (EventSource itself cannot see that header).
  *
  * On top of that, the faults a client brings: cuts at chosen moments (a network drop
  * that loses whatever was in flight) and slow reading (a phone on a bad link).
@@ -28,6 +30,13 @@ export interface EventSourceOptions {
   beforeRead?: () => Promise<void>
   /** Comment lines (`: ping`), which EventSource swallows; tests count heartbeats with it. */
   onComment?: (text: string) => void
+  /** A 503 OVERLOADED with `Retry-After` is tried again after that many seconds (bounded by maxRetryMs), not a failure. */
+  retryOverloaded?: boolean
+  /**
+   * Each answer: the event stream opened (a 200, before its body is read), that stream closed
+   * (whichever way), or a 503 OVERLOADED to try again (`retryOverloaded`). Tests count open streams with it.
+   */
+  onConnection?: (state: 'open' | 'closed' | 'overloaded') => void
 }
 
 export interface EventSourceStats {
@@ -40,6 +49,8 @@ export interface EventSourceStats {
   networkErrors: number
   /** Time spent waiting before reconnects, as `retry:` asked (bounded by maxRetryMs). */
   retryWaitMs: number
+  /** 503 OVERLOADED answers (with `retryOverloaded`), each tried again after its `Retry-After`. */
+  overloaded: number
   /** Set when a response failed the EventSource for good (not a 200 event stream). */
   failed?: string
 }
@@ -50,7 +61,7 @@ const DEFAULT_RECONNECTION_MS = 3000
 export class ResumingEventSource {
   lastEventId = ''
   reconnectionMs = DEFAULT_RECONNECTION_MS
-  readonly stats: EventSourceStats = { connects: 0, cuts: 0, serverEnds: 0, networkErrors: 0, retryWaitMs: 0 }
+  readonly stats: EventSourceStats = { connects: 0, cuts: 0, serverEnds: 0, networkErrors: 0, retryWaitMs: 0, overloaded: 0 }
   private readonly closed = new AbortController()
   private readonly done: Promise<void>
 
@@ -71,6 +82,7 @@ export class ResumingEventSource {
     while (!this.closed.signal.aborted) {
       this.stats.connects++
       const connection = new AbortController()
+      let retryAfterMs: number | undefined
       const onClose = () => connection.abort()
       this.closed.signal.addEventListener('abort', onClose, { once: true })
       try {
@@ -79,17 +91,29 @@ export class ResumingEventSource {
         const response = await fetch(this.options.url, { headers, cache: 'no-store', signal: connection.signal })
         const type = response.headers.get('content-type') ?? ''
         if (response.status !== 200 || !type.startsWith('text/event-stream')) {
-          this.stats.failed = `${response.status} ${type}: ${(await response.text()).slice(0, 200)}`
-          return
+          const body = await response.text()
+          retryAfterMs = this.options.retryOverloaded ? overloadedRetryMs(response, body) : undefined
+          if (retryAfterMs === undefined) {
+            this.stats.failed = `${response.status} ${type}: ${body.slice(0, 200)}`
+            return
+          }
+          this.stats.overloaded++
+          this.options.onConnection?.('overloaded')
+        } else {
+          this.options.onConnection?.('open')
+          try {
+            await this.read(response.body!, connection)
+          } finally {
+            this.options.onConnection?.('closed')
+          }
         }
-        await this.read(response.body!, connection)
       } catch {
         if (!connection.signal.aborted) this.stats.networkErrors++
       } finally {
         this.closed.signal.removeEventListener('abort', onClose)
       }
       if (this.closed.signal.aborted) return
-      const wait = Math.min(this.reconnectionMs, this.options.maxRetryMs)
+      const wait = Math.min(retryAfterMs ?? this.reconnectionMs, this.options.maxRetryMs)
       this.stats.retryWaitMs += wait
       await pause(wait, this.closed.signal)
     }
@@ -153,6 +177,18 @@ export class ResumingEventSource {
       pending = pending.slice(start)
       if (this.options.bytesPerSecond) await pause((chunk.value.byteLength / this.options.bytesPerSecond) * 1000, connection.signal)
     }
+  }
+}
+
+/** The wait a 503 OVERLOADED asks for (`Retry-After` in seconds); undefined for any other answer. */
+function overloadedRetryMs(response: Response, body: string): number | undefined {
+  const seconds = response.headers.get('retry-after')
+  if (response.status !== 503 || seconds === null || !/^\d+$/.test(seconds)) return undefined
+  try {
+    const code = (JSON.parse(body) as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code
+    return code === 'OVERLOADED' ? Number(seconds) * 1000 : undefined
+  } catch {
+    return undefined
   }
 }
 
