@@ -67,7 +67,7 @@ const providerFactories: Record<ProviderKind, ProviderFactory> = {
       throw new ConfigError(`NATS_${envId(providerId)}_URL`, `is required by the schema's provider "${providerId}"`)
     }
     const provider =
-      settings === undefined || settings.url === 'memory:'
+      settings === undefined || settings.servers[0] === 'memory:'
         ? new MemoryProvider(memoryBroker())
         : new JetStreamProvider((platform.natsConnector ?? connectionPerStream)(settings, config.heartbeatMs), {
             requireHistory: config.requireHistory,

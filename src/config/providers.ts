@@ -5,15 +5,18 @@
 import type { KafkaSettings } from '../providers/kafka/kafka-setup'
 import type { NatsSettings } from '../providers/nats/nats-connection'
 import type { RedisSettings } from '../providers/redis/upstash-client'
-import { ConfigError, envId, integer, type Env } from './env'
+import { ConfigError, envId, integer, list, type Env } from './env'
 
 /** The NATS provider `providerId`, or undefined when `NATS_<ID>_URL` is not set. */
 export function natsSettings(env: Env, providerId: string): NatsSettings | undefined {
   const prefix = `NATS_${envId(providerId)}_`
   const url = env[`${prefix}URL`]
   if (!url) return undefined
-  if (url !== 'memory:' && !/^wss?:\/\/[^\s]+$/.test(url)) {
-    throw new ConfigError(`${prefix}URL`, 'must be a ws:// or wss:// URL of a NATS WebSocket listener, or memory:')
+  // Several URLs: the servers of one cluster, as nats.js takes them; a connection goes to any that answers.
+  if (url === 'memory:') return { servers: [url] }
+  const servers = list(url)
+  if (servers.length === 0 || servers.some((server) => !/^wss?:\/\/[^\s,]+$/.test(server))) {
+    throw new ConfigError(`${prefix}URL`, 'must be a ws:// or wss:// URL of a NATS WebSocket listener (or several, comma-separated, of one cluster), or memory:')
   }
   const token = env[`${prefix}TOKEN`]
   const user = env[`${prefix}USER`]
@@ -21,7 +24,7 @@ export function natsSettings(env: Env, providerId: string): NatsSettings | undef
   if ((user === undefined) !== (pass === undefined)) {
     throw new ConfigError(user === undefined ? `${prefix}USER` : `${prefix}PASS`, 'USER and PASS go together')
   }
-  return { url, ...(token ? { token } : {}), ...(user && pass ? { user, pass } : {}) }
+  return { servers, ...(token ? { token } : {}), ...(user && pass ? { user, pass } : {}) }
 }
 
 const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/

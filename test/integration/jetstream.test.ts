@@ -69,7 +69,7 @@ describe.each(servers)('JetStream provider on %s', (_server, natsUrl) => {
     await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
     await admin.publish(subject, range(1, 50).map((n) => ({ n })))
     // Pulls of 4 messages, two out at once (the server spreads messages over them), expiring after 200 ms.
-    const provider = new JetStreamProvider(connectionPerStream({ url: natsUrl }), { batchSize: 4, pullExpiresMs: 200 })
+    const provider = new JetStreamProvider(connectionPerStream({ servers: [natsUrl] }), { batchSize: 4, pullExpiresMs: 200 })
     const abort = new AbortController()
     const items = provider.open({ kind: 'nats', providerId: 'default', names: [subject] }, { from: 'earliest' }, abort.signal)
     const iterator = items[Symbol.asyncIterator]()

@@ -20,7 +20,7 @@ describe('createApp mounted in another Hono app', () => {
     admin = await connectJetStream(inject('natsWsUrl'))
     options = {
       schema: loadEdfsSchema(testSchema),
-      providers: new Map([[providerKey('nats', 'default'), new JetStreamProvider(connectionPerStream({ url: inject('natsWsUrl') }))]]),
+      providers: new Map([[providerKey('nats', 'default'), new JetStreamProvider(connectionPerStream({ servers: [inject('natsWsUrl')] }))]]),
     }
   })
   afterAll(async () => {

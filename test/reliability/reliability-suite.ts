@@ -12,6 +12,16 @@ const HEARTBEAT_SECONDS = 1
 /** The stated bound: a client that reads nothing costs the function at most this much memory (1 KB events). */
 export const BACKPRESSURE_CAP_BYTES = 16 * 1024 * 1024
 
+type Scenario = 'delivery' | 'backpressure' | 'load'
+
+export interface SuiteOptions {
+  /** The scenarios that apply to the feed (all by default). */
+  scenarios?: Scenario[]
+  /** What differs from the common delivery scenario (a cluster's faults take seconds each). */
+  delivery?: Partial<Omit<DeliveryRunOptions, 'feed' | 'baseUrl' | 'seed'>>
+  deliveryTimeoutMs?: number
+}
+
 /**
  * The reliability scenarios of one broker feed, on the Node entry run as its own
  * process in front of the feed's broker, through the fault proxy:
@@ -36,7 +46,10 @@ export function describeReliability(
   functionEnv: Env = {},
   /** Streams of the long load scenario (1,000 unless the feed's test servers saturate first). */
   longLoadStreams = 1000,
+  suite: SuiteOptions = {},
 ) {
+  const scenarios = new Set(suite.scenarios ?? ['delivery', 'backpressure', 'load'])
+  const scenario = (name: Scenario) => (scenarios.has(name) ? it : it.skip)
   describe(`${name} reliability`, () => {
     let feed: Feed & { baseUrl?: string }
     let fn: NodeProcess | undefined
@@ -54,7 +67,7 @@ export function describeReliability(
       await feed?.close()
     })
 
-    it('delivers every event to every client, in order, once, under faults', { timeout: scaled(120_000, 1_800_000) }, async () => {
+    scenario('delivery')('delivers every event to every client, in order, once, under faults', { timeout: suite.deliveryTimeoutMs ?? scaled(120_000, 1_800_000) }, async () => {
       const options: Omit<DeliveryRunOptions, 'feed' | 'baseUrl'> = {
         seed,
         events: scaled(2000, 20_000),
@@ -67,6 +80,7 @@ export function describeReliability(
         eventsBetweenCuts: scaled(400, 1500),
         maxRetryMs: 1000,
         settleMs: scaled(45_000, 120_000),
+        ...suite.delivery,
       }
       const result = await runDelivery({ ...options, feed, baseUrl: feed.baseUrl ?? fn!.baseUrl })
       recordResult(`delivery-${feed.provider}`, {
@@ -81,7 +95,7 @@ export function describeReliability(
       })
     })
 
-    it('holds a client that reads nothing under the memory cap, then delivers everything', { timeout: scaled(120_000, 900_000) }, async (context) => {
+    scenario('backpressure')('holds a client that reads nothing under the memory cap, then delivers everything', { timeout: scaled(120_000, 900_000) }, async (context) => {
       if (!fn) return context.skip()
       const result = await runBackpressure({
         feed,
@@ -99,7 +113,7 @@ export function describeReliability(
       expect(result).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, unfinished: false })
     })
 
-    it('holds many streams with heartbeats, then releases every broker resource and the memory', { timeout: scaled(120_000, 900_000) }, async (context) => {
+    scenario('load')('holds many streams with heartbeats, then releases every broker resource and the memory', { timeout: scaled(120_000, 900_000) }, async (context) => {
       if (!fn) return context.skip()
       // A function of its own, with the broker timeouts at their defaults, as deployed.
       const heartbeatMs = scaled(500, 5000)

@@ -40,7 +40,7 @@ describe.each(servers)('a JetStream pull never answered on %s', (_server, natsUr
     await admin.createStream({ name, subjects: [`t.${name}.>`] })
     await admin.publish(subject, [1, 2, 3].map((n) => ({ n })))
     // Short pulls, so that the pull waiting when the fault starts expires soon and its successor is the one lost.
-    const provider = new JetStreamProvider(connectionPerStream({ url: proxy.url }, 60_000), { pullExpiresMs: 1000, pullHeartbeatMs: 250 })
+    const provider = new JetStreamProvider(connectionPerStream({ servers: [proxy.url] }, 60_000), { pullExpiresMs: 1000, pullHeartbeatMs: 250 })
     const route: ResolvedRoute = { kind: 'nats', providerId: 'default', names: [subject] }
     const read = (start: StartPosition, until: (seen: { n: number; position: string }[]) => boolean) => {
       const abort = new AbortController()

@@ -1,5 +1,5 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { StreamError } from '../../errors'
 import { silentLogger, type Logger } from '../../log'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
@@ -201,13 +201,23 @@ function managerOf(nc: NatsConnection): Promise<JetStreamManager> {
   return manager
 }
 
-/** The one stream that captures all the subjects, or undefined when none does. */
+/**
+ * The one stream that captures all the subjects, or undefined when none does. Only the answer
+ * "no stream matches" means none: a cluster without a meta leader (an election, a partition)
+ * answers with an error or not at all, and taking that for "no stream" would serve the subjects
+ * live, at most once, losing their history; it fails the stream instead, and the client resumes.
+ */
 async function findStream(jsm: JetStreamManager, subjects: string[]): Promise<string | undefined> {
-  const names = await Promise.all(subjects.map((subject) => jsm.streams.find(subject).catch(() => undefined)))
+  const names = await Promise.all(subjects.map((subject) => jsm.streams.find(subject).catch(noStreamMatches)))
   const distinct = new Set(names)
   if (distinct.size === 1) return names[0]
   if (names.every((name) => name === undefined)) return undefined
   throw new Error(`subjects ${subjects.join(', ')} are not all captured by one stream`)
+}
+
+function noStreamMatches(error: unknown): undefined {
+  if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined
+  throw error
 }
 
 /**

@@ -2,7 +2,8 @@ import { wsconnect, type NatsConnection } from '@nats-io/nats-core'
 
 /** Where and how to reach a NATS server's WebSocket listener (config/providers.ts reads it). */
 export interface NatsSettings {
-  url: string
+  /** WebSocket URLs of one server, or of several servers of one cluster. */
+  servers: string[]
   token?: string
   user?: string
   pass?: string
@@ -20,7 +21,10 @@ export interface NatsConnector {
 /**
  * One WebSocket connection per stream: required on Workers (a connection cannot
  * serve two requests) and simple everywhere. No reconnect: a broken connection
- * ends the stream and the client resumes from its cursor on a fresh one.
+ * ends the stream and the client resumes from its cursor on a fresh one. With the
+ * servers of a cluster, a connection goes to one of them in random order, the next
+ * when one does not answer: a resume after a node died lands on a live one, and
+ * since every replica of a stream holds the same sequences, its cursor means the same there.
  *
  * A connection can also die silently (a path that drops everything, a half-dead
  * proxy): nothing arrives, and the client, fed heartbeats, would wait forever.
@@ -29,19 +33,32 @@ export interface NatsConnector {
  * which ends the stream the same way (see connectionFailure in jetstream-provider.ts).
  */
 export function connectionPerStream(settings: NatsSettings, pingIntervalMs = 15_000): NatsConnector {
+  const connect = (server: string) =>
+    wsconnect({
+      servers: server,
+      name: 'edge-stream',
+      reconnect: false,
+      pingInterval: pingIntervalMs,
+      maxPingOut: 2,
+      // A connect into a silent path fails within the same bound (the library waits 20 s).
+      timeout: Math.min(20_000, 3 * pingIntervalMs),
+      ...(settings.token ? { token: settings.token } : {}),
+      ...(settings.user ? { user: settings.user, pass: settings.pass } : {}),
+    })
   return {
-    acquire: () =>
-      wsconnect({
-        servers: settings.url,
-        name: 'edge-stream',
-        reconnect: false,
-        pingInterval: pingIntervalMs,
-        maxPingOut: 2,
-        // A connect into a silent path fails within the same bound (the library waits 20 s).
-        timeout: Math.min(20_000, 3 * pingIntervalMs),
-        ...(settings.token ? { token: settings.token } : {}),
-        ...(settings.user ? { user: settings.user, pass: settings.pass } : {}),
-      }),
+    // One server after the other, each with its own deadline: given the whole list, the library
+    // failed streams on workerd whose first server was a dead one (test/integration/jetstream-cluster.test.ts).
+    async acquire() {
+      let lastError: unknown
+      for (const server of shuffled(settings.servers)) {
+        try {
+          return await connect(server)
+        } catch (error) {
+          lastError = error
+        }
+      }
+      throw lastError
+    },
     release: async (nc) => {
       await nc.close().catch(() => {})
     },
@@ -97,4 +114,15 @@ export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000
       await perStream.release(nc)
     },
   }
+}
+
+/** The servers in random order, so that the streams of many instances spread over a cluster. */
+function shuffled(servers: readonly string[]): string[] {
+  const order = [...servers]
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const [a, b] = [order[i], order[j]]
+    if (a !== undefined && b !== undefined) [order[i], order[j]] = [b, a]
+  }
+  return order
 }

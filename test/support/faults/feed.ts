@@ -7,7 +7,15 @@ export interface Fault {
   inject(random: () => number): Promise<void>
 }
 
-export type FaultKind = 'proxy-reset' | 'proxy-stall' | 'proxy-blackhole' | 'broker-restart'
+export type FaultKind =
+  | 'proxy-reset'
+  | 'proxy-stall'
+  | 'proxy-blackhole'
+  | 'broker-restart'
+  /** A JetStream cluster's: the stream leader SIGKILLed, the function's node SIGKILLed, a node cut off from its peers. */
+  | 'leader-kill'
+  | 'connected-node-kill'
+  | 'node-partition'
 
 /**
  * One provider's side of a reliability run: its broker (restartable), the fault
@@ -15,7 +23,7 @@ export type FaultKind = 'proxy-reset' | 'proxy-stall' | 'proxy-blackhole' | 'bro
  * retries and without duplicates, and a reader of the log as the broker holds it.
  */
 export interface Feed {
-  provider: 'jetstream' | 'redis' | 'kafka' | 'memory'
+  provider: 'jetstream' | 'jetstream-cluster' | 'redis' | 'kafka' | 'memory'
   /** The function's configuration: schema and broker URL (through the proxy). */
   env: Env
   /** How many lanes (ordering units) a run's events are spread over. */
