@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url'
 const wranglerBin = fileURLToPath(new URL('../../node_modules/.bin/wrangler', import.meta.url))
 const wranglerEnv = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' }
 
-/** Runs a wrangler command to its end. */
-export function runWrangler(args: string[]): Promise<{ code: number | null; output: string }> {
+/** Runs a wrangler command to its end, in `cwd` (a project's folder; this repository by default). */
+export function runWrangler(args: string[], cwd?: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(wranglerBin, args, { env: wranglerEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(wranglerBin, args, { env: wranglerEnv, stdio: ['ignore', 'pipe', 'pipe'], cwd })
     let output = ''
     child.stdout.on('data', (chunk) => (output += chunk))
     child.stderr.on('data', (chunk) => (output += chunk))
