@@ -1,159 +1,141 @@
-import { createRequire } from 'node:module'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
+import { BrokerConnection, KafkaErrorCode, type FetchedRecord } from './kafka-fetch'
 
-/**
- * The Kafka side of the test HTTP servers: plain Kafka protocol requests (Metadata,
- * ListOffsets, Fetch) to the real test broker. kafkajs's public API reads only
- * through consumer groups, so its Cluster/Broker classes are used directly: they
- * send exactly one Kafka request per call. The test broker is a single node, so it
- * leads every partition and the seed broker answers everything.
- */
-const require = createRequire(import.meta.url)
-const Cluster = require('kafkajs/src/cluster') as new (options: Record<string, unknown>) => KafkajsCluster
-const { createLogger, LEVELS } = require('kafkajs/src/loggers') as {
-  createLogger(options: { level: number; logCreator: unknown }): unknown
-  LEVELS: { NOTHING: number }
-}
-const logCreator = require('kafkajs/src/loggers/console') as unknown
-const socketFactory = require('kafkajs/src/network/socketFactory') as () => unknown
-
-interface KafkajsCluster {
-  connect(): Promise<void>
-  disconnect(): Promise<void>
-  brokerPool: { seedBroker: KafkajsBroker }
-}
-
-interface KafkajsMessage {
-  offset: string
-  timestamp: string
-  key: Buffer | null
-  value: Buffer | null
-  headers: Record<string, Buffer | Buffer[] | undefined>
-  isControlRecord?: boolean
-}
-
-interface KafkajsBroker {
-  metadata(topics: string[]): Promise<{ topicMetadata: { topic: string; isInternal?: boolean; partitionMetadata: unknown[] }[] }>
-  listOffsets(request: {
-    isolationLevel: number
-    topics: { topic: string; partitions: { partition: number; timestamp: number }[] }[]
-  }): Promise<{ responses: { topic: string; partitions: { partition: number; offset: string }[] }[] }>
-  fetch(request: {
-    replicaId: number
-    isolationLevel: number
-    maxWaitTime: number
-    minBytes: number
-    maxBytes: number
-    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[]
-  }): Promise<{ responses: { partitions: { messages: KafkajsMessage[] }[] }[] }>
-}
-
-export interface BackendRecord {
-  offset: number
-  timestamp: number
-  key: Buffer | null
-  value: Buffer | null
-  headers: { key: string; value: string }[]
-}
+export type BackendRecord = FetchedRecord
 
 export type FetchOutcome = { records: BackendRecord[] } | 'out-of-range' | 'unknown-partition'
 
-const EARLIEST = -2
-const LATEST = -1
-const READ_UNCOMMITTED = 0
+interface Address {
+  host: string
+  port: number
+}
 
+/**
+ * The Kafka side of the test HTTP servers, on a single broker or a cluster: topics,
+ * partition leaders and offsets through kafkajs's public admin API, records by a
+ * Fetch to the partition's leader (kafka-fetch.ts). As a real HTTP proxy's Kafka
+ * client does, a fetch that meets a moved or dead leader looks the leader up again
+ * and is tried once more; after that the error is the HTTP server's 500.
+ */
 export class KafkaBackend {
-  /** One connection per request in flight: the broker answers a connection's requests one at a time. */
-  private readonly idle: KafkajsCluster[] = []
-  private readonly all = new Set<KafkajsCluster>()
+  private readonly kafka: Kafka
+  private admin: Promise<Admin> | undefined
+  /** Leader node of each partition, by topic, as the metadata last said. */
+  private readonly leaders = new Map<string, Map<number, number>>()
+  private brokers = new Map<number, Address>()
+  /** Idle connections by broker: one request in flight per connection, as the broker answers a connection's requests in order. */
+  private readonly idle = new Map<string, BrokerConnection[]>()
+  private readonly open = new Set<BrokerConnection>()
 
-  constructor(private readonly bootstrap: string) {}
+  /** `bootstrap`: host:port of one broker or several, comma-separated. */
+  constructor(bootstrap: string) {
+    this.kafka = new Kafka({ brokers: bootstrap.split(','), clientId: 'edge-stream-test-http', logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 0 } })
+  }
 
   /** Topic name -> partition count, internal topics left out. */
   async topics(): Promise<Map<string, number>> {
-    const metadata = await this.use((broker) => broker.metadata([]))
-    return new Map(
-      metadata.topicMetadata.filter((t) => !t.isInternal && !t.topic.startsWith('__')).map((t) => [t.topic, t.partitionMetadata.length]),
-    )
+    const { topics } = await (await this.connected()).fetchTopicMetadata()
+    return new Map(topics.filter((t) => !t.name.startsWith('__')).map((t) => [t.name, t.partitions.length]))
   }
 
   /** The earliest or latest offset of a partition, or the first at/after a timestamp (ms); undefined when unknown. */
   async offset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<number | undefined> {
-    const timestamp = at === 'earliest' ? EARLIEST : at === 'latest' ? LATEST : at
-    try {
-      const answer = await this.use((broker) => broker.listOffsets({ isolationLevel: READ_UNCOMMITTED, topics: [{ topic, partitions: [{ partition, timestamp }] }] }))
-      return Number(answer.responses[0]!.partitions[0]!.offset)
-    } catch (error) {
-      if (isKafkaError(error, 'UNKNOWN_TOPIC_OR_PARTITION')) return undefined
-      throw error
+    if ((await this.leader(topic, partition, true)) === undefined) return undefined
+    const admin = await this.connected()
+    if (typeof at === 'number') {
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, at)
+      const found = offsets.find((o) => o.partition === partition)
+      return found && Number(found.offset)
     }
+    const found = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition)
+    return found && Number(at === 'earliest' ? found.low : found.high)
   }
 
   /** Whole record batches from the one containing `offset`, as Kafka's Fetch returns them. */
   async fetch(topic: string, partition: number, offset: number, waitMs: number, maxBytes: number): Promise<FetchOutcome> {
-    try {
-      const answer = await this.use((broker) =>
-        broker.fetch({
-          replicaId: -1,
-          isolationLevel: READ_UNCOMMITTED,
-          maxWaitTime: waitMs,
-          minBytes: 1,
-          maxBytes,
-          topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes }] }],
-        }),
-      )
-      const messages = answer.responses[0]?.partitions[0]?.messages ?? []
-      return { records: messages.filter((m) => !m.isControlRecord).map(toRecord) }
-    } catch (error) {
-      if (isKafkaError(error, 'OFFSET_OUT_OF_RANGE')) return 'out-of-range'
-      if (isKafkaError(error, 'UNKNOWN_TOPIC_OR_PARTITION')) return 'unknown-partition'
-      throw error
+    for (const lookAgain of [false, true]) {
+      const leader = await this.leader(topic, partition, lookAgain)
+      if (leader === undefined) return 'unknown-partition'
+      let answer
+      try {
+        answer = await this.withConnection(leader, (connection) => connection.fetch({ topic, partition, offset, maxWaitMs: waitMs, maxBytes }))
+      } catch (error) {
+        if (lookAgain) throw error
+        continue
+      }
+      if (answer.errorCode === 0) return { records: answer.records }
+      if (answer.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) return 'out-of-range'
+      if (lookAgain) {
+        if (answer.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return 'unknown-partition'
+        throw new Error(`Kafka error ${answer.errorCode} fetching ${topic}/${partition} at ${offset}`)
+      }
     }
+    throw new Error('unreachable')
   }
 
-  /** Closes idle connections now; one still waiting in a long poll closes when its answer comes (kafkajs waits for it). */
   async close(): Promise<void> {
-    const idle = new Set(this.idle)
-    for (const cluster of this.all) if (!idle.has(cluster)) void cluster.disconnect().catch(() => {})
-    await Promise.all([...idle].map((cluster) => cluster.disconnect()))
+    for (const connection of this.open) connection.close()
+    this.open.clear()
+    this.idle.clear()
+    const admin = this.admin
+    this.admin = undefined
+    await (await admin?.catch(() => undefined))?.disconnect()
   }
 
-  private async use<T>(request: (broker: KafkajsBroker) => Promise<T>): Promise<T> {
-    const cluster = this.idle.pop() ?? (await this.connect())
+  /** The partition's leader and its address; undefined when the topic or partition does not exist. */
+  private async leader(topic: string, partition: number, lookAgain: boolean): Promise<Address | undefined> {
+    if (lookAgain || !this.leaders.get(topic)?.has(partition)) await this.lookUp(topic)
+    const node = this.leaders.get(topic)?.get(partition)
+    if (node === undefined) return undefined
+    const address = this.brokers.get(node)
+    if (address === undefined) throw new Error(`${topic}/${partition} has no leader now (node ${node})`)
+    return address
+  }
+
+  private async lookUp(topic: string): Promise<void> {
+    const admin = await this.connected()
+    let partitions
     try {
-      return await request(cluster.brokerPool.seedBroker)
-    } finally {
-      this.idle.push(cluster)
+      partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics.find((t) => t.name === topic)?.partitions ?? []
+    } catch (error) {
+      if ((error as { type?: unknown }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error
+      this.leaders.delete(topic)
+      return
     }
+    this.leaders.set(topic, new Map(partitions.map((p) => [p.partitionId, p.leader])))
+    this.brokers = new Map((await admin.describeCluster()).brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]))
   }
 
-  private async connect(): Promise<KafkajsCluster> {
-    const cluster = new Cluster({
-      logger: createLogger({ level: LEVELS.NOTHING, logCreator }),
-      socketFactory: socketFactory(),
-      brokers: [this.bootstrap],
-      clientId: 'edge-stream-test-http',
-      connectionTimeout: 3000,
-      retry: { retries: 0 },
-      allowAutoTopicCreation: false,
+  private connected(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin()
+      await admin.connect()
+      return admin
+    })().catch((error: unknown) => {
+      this.admin = undefined
+      throw error
     })
-    await cluster.connect()
-    this.all.add(cluster)
-    return cluster
+    return this.admin
   }
-}
 
-function isKafkaError(error: unknown, type: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { type?: unknown }).type === type
-}
-
-function toRecord(message: KafkajsMessage): BackendRecord {
-  return {
-    offset: Number(message.offset),
-    timestamp: Number(message.timestamp),
-    key: message.key,
-    value: message.value,
-    headers: Object.entries(message.headers).flatMap(([key, value]) =>
-      value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v) => ({ key, value: v.toString() })),
-    ),
+  private async withConnection<T>(address: Address, request: (connection: BrokerConnection) => Promise<T>): Promise<T> {
+    const key = `${address.host}:${address.port}`
+    const pool = this.idle.get(key) ?? []
+    this.idle.set(key, pool)
+    let connection: BrokerConnection | undefined
+    while ((connection = pool.pop()) && !connection.usable) this.open.delete(connection)
+    if (connection === undefined) {
+      connection = await BrokerConnection.open(address.host, address.port)
+      this.open.add(connection)
+    }
+    try {
+      return await request(connection)
+    } finally {
+      if (connection.usable && this.open.has(connection)) pool.push(connection)
+      else {
+        connection.close()
+        this.open.delete(connection)
+      }
+    }
   }
 }

@@ -79,7 +79,7 @@ async function fetchMessages(backend: KafkaBackend, body: unknown): Promise<Json
         timestamp: record.timestamp,
         key: record.key?.toString('utf8') ?? '',
         value: record.value?.toString('utf8') ?? '',
-        headers: record.headers,
+        headers: record.headers.map((h) => ({ key: h.key, value: h.value?.toString('utf8') ?? '' })),
       })
     }
   }
