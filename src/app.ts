@@ -20,7 +20,7 @@ import { checkParameterSizes, limitRequestSize } from './limits/request-size'
 import { overloaded, streamLimit } from './limits/stream-limit'
 import { silentLogger, type Logger } from './log'
 import { providerKey, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
-import { plainBatchRenderer } from './relay/frame-renderer'
+import { plainBatchRenderer, type FrameRendering } from './relay/frame-renderer'
 import { combineHooks } from './relay/hooks'
 import { relay, type RelayHooks, type RelayStream } from './relay/relay'
 import { streamLog } from './relay/stream-log'
@@ -133,7 +133,12 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       lastPosition: undefined,
       failure: undefined,
     }
-    const rendering = { responseKey: prepared.responseKey, resultOf, cursorOf: (position: string) => codec.encode(binding, position) }
+    const rendering: FrameRendering = {
+      responseKey: prepared.responseKey,
+      resultOf,
+      cursorOf: (position: string) => codec.encode(binding, position),
+      noHistoryEvent: c.req.method === 'GET',
+    }
     const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
     const render = federated?.render ?? plainBatchRenderer(rendering)
     const validUntilMs = c.get('identity')?.validUntilMs

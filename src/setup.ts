@@ -61,7 +61,7 @@ interface ProviderContext {
 type ProviderFactory = (providerId: string, context: ProviderContext) => Provider
 
 const providerFactories: Record<ProviderKind, ProviderFactory> = {
-  nats(providerId, { env, config, platform, log, memoryBroker }) {
+  nats(providerId, { env, config, platform, memoryBroker }) {
     const settings = natsSettings(env, providerId)
     if (settings === undefined && config.schema.source !== 'demo') {
       throw new ConfigError(`NATS_${envId(providerId)}_URL`, `is required by the schema's provider "${providerId}"`)
@@ -73,7 +73,6 @@ const providerFactories: Record<ProviderKind, ProviderFactory> = {
             requireHistory: config.requireHistory,
             // A waiting pull is heard from as often as the client is, so its silence is noticed as soon.
             pullHeartbeatMs: config.heartbeatMs,
-            log,
           })
     return platform.shareLiveReads ? new LiveFanout(provider) : provider
   },

@@ -25,6 +25,11 @@ export type ProviderItem =
   | { type: 'event'; position: string | undefined; text: string; error?: string }
   /** `resumedFrom` is the position just before the first event that follows. */
   | { type: 'gap'; requested: string | null; resumedFrom: string; reason: GapReason }
+  /**
+   * No log holds these names (a NATS subject no JetStream stream captures): the events that
+   * follow are live only, at most once, without positions. Said once, before the first of them.
+   */
+  | { type: 'no-history'; names: string[] }
 
 /**
  * One broker behind one small interface. `open` yields batches in log order and

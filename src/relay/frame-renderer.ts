@@ -3,7 +3,7 @@
  * projection, each position through the cursor codec.
  */
 import type { ProviderItem } from '../providers/provider'
-import { gapFrame, nextFrame } from '../sse/frames'
+import { gapFrame, nextFrame, noHistoryFrame } from '../sse/frames'
 import type { BatchRenderer } from './relay'
 
 export interface FrameRendering {
@@ -13,13 +13,20 @@ export interface FrameRendering {
   resultOf(text: string): string
   /** The cursor of a provider position. */
   cursorOf(position: string): string
+  /**
+   * Whether the client is told in-band that a stream has no history. EventSource (GET) can
+   * listen to the event; graphql-sse's client (POST) fails a stream on any event but `next` and
+   * `complete`, and would retry for ever without reading one.
+   */
+  noHistoryEvent: boolean
 }
 
-export function itemFrame({ responseKey, resultOf, cursorOf }: FrameRendering): (item: ProviderItem) => string {
+export function itemFrame({ responseKey, resultOf, cursorOf, noHistoryEvent }: FrameRendering): (item: ProviderItem) => string {
   return (item) => {
     if (item.type === 'gap') {
       return gapFrame(item.requested === null ? null : cursorOf(item.requested), cursorOf(item.resumedFrom), item.reason)
     }
+    if (item.type === 'no-history') return noHistoryEvent ? noHistoryFrame(item.names) : ''
     const result = item.error === undefined ? resultOf(item.text) : JSON.stringify({ data: null, errors: [{ message: item.error, path: [responseKey] }] })
     return nextFrame(item.position === undefined ? undefined : cursorOf(item.position), result)
   }

@@ -11,6 +11,7 @@ export function combineHooks(...sets: readonly RelayHooks[]): RelayHooks {
   return {
     onOpen: each('onOpen'),
     onBatch: each('onBatch'),
+    onNoHistory: each('onNoHistory'),
     onRefused: each('onRefused'),
     onUpstreamError: each('onUpstreamError'),
     onClose: each('onClose'),

@@ -29,6 +29,7 @@ export interface RelayStream {
 }
 
 export type GapItem = Extract<ProviderItem, { type: 'gap' }>
+export type NoHistoryItem = Extract<ProviderItem, { type: 'no-history' }>
 
 /** Why a stream ended: the failure the relay reported, else the event stream's reason. */
 export type StreamEnd = CloseReason | NonNullable<RelayStream['failure']>
@@ -42,6 +43,8 @@ export interface RelayHooks {
   onOpen?(stream: RelayStream): void
   /** One provider batch was written: `events` next frames, its gaps, `bytes` of frames (UTF-16 units). */
   onBatch?(stream: RelayStream, batch: { events: number; gaps: readonly GapItem[]; bytes: number }): void
+  /** The stream's events have no log behind them: live, at most once, without ids (before the batch's onBatch). */
+  onNoHistory?(stream: RelayStream, item: NoHistoryItem): void
   /** A permanent or retryable refusal the client may see (`StreamError`). */
   onRefused?(stream: RelayStream, error: StreamError): void
   /** Any other failure of the provider; the client only learns UPSTREAM_UNAVAILABLE. */
@@ -93,6 +96,10 @@ function countBatch(stream: RelayStream, batch: readonly ProviderItem[], frames:
   for (const item of batch) {
     if (item.type === 'gap') {
       gaps.push(item)
+      continue
+    }
+    if (item.type === 'no-history') {
+      hooks.onNoHistory?.(stream, item)
       continue
     }
     events++

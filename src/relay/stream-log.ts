@@ -22,6 +22,9 @@ export function streamLog(log: Logger): RelayHooks {
         log('warn', 'stream.gap', { streamId: stream.id, reason: gap.reason, requested: gap.requested, resumedFrom: gap.resumedFrom })
       }
     },
+    onNoHistory(stream, { names }) {
+      log('warn', 'stream.no_history', { streamId: stream.id, subjects: names, delivery: 'at-most-once' })
+    },
     onRefused(stream, error) {
       log('warn', 'stream.refused', { streamId: stream.id, code: error.code, error: error.message })
     },

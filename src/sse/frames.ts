@@ -26,6 +26,10 @@ export const nextFrame = (id: string | undefined, resultJson: string): string =>
 export const gapFrame = (requested: string | null, resumedFrom: string, reason: GapReason): string =>
   `event: gap\ndata: ${JSON.stringify({ requested, resumedFrom, reason })}\n\n`
 
+/** Events without history follow: the client learns it in-band, as an event EventSource pages can listen to. */
+export const noHistoryFrame = (subjects: readonly string[]): string =>
+  `event: no-history\ndata: ${JSON.stringify({ delivery: 'at-most-once', subjects })}\n\n`
+
 /** A `retry` line here tells EventSource how long to back off before it resumes. */
 export const errorFrame = (bodyJson: string, retryMs?: number): string =>
   `${retryMs === undefined ? '' : `retry: ${retryMs}\n`}event: error\ndata: ${bodyJson}\n\n`

@@ -119,7 +119,7 @@ class Client {
   }
 }
 
-const positions = (items: ProviderItem[]) => items.map((item) => (item.type === 'event' ? Number(item.position) : `gap:${item.resumedFrom}`))
+const positions = (items: ProviderItem[]) => items.map((item) => (item.type === 'event' ? Number(item.position) : item.type === 'gap' ? `gap:${item.resumedFrom}` : item.type))
 
 function setup(backlogLimit?: number, batchSize?: number) {
   const broker = new MemoryBroker()

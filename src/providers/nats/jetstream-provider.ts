@@ -1,7 +1,6 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { StreamError } from '../../errors'
-import { silentLogger, type Logger } from '../../log'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 import { addConsumer, ConsumerPuller } from './jetstream-pull'
 import { isSequencePosition, planSequenceStart } from '../shared/sequence'
@@ -25,7 +24,6 @@ export interface JetStreamOptions {
   liveBufferLimit?: number
   /** Refuse subjects that no stream captures instead of serving them live, at most once. */
   requireHistory?: boolean
-  log?: Logger
 }
 
 /** What a message costs in a pull's byte budget beyond its payload: subject, reply and headers. */
@@ -44,7 +42,6 @@ export class JetStreamProvider implements Provider {
   private readonly pullHeartbeatMs: number
   private readonly liveBufferLimit: number
   private readonly requireHistory: boolean
-  private readonly log: Logger
 
   constructor(
     private readonly connector: NatsConnector,
@@ -56,7 +53,6 @@ export class JetStreamProvider implements Provider {
     this.pullHeartbeatMs = options.pullHeartbeatMs ?? this.pullExpiresMs / 2
     this.liveBufferLimit = options.liveBufferLimit ?? 10_000
     this.requireHistory = options.requireHistory ?? false
-    this.log = options.log ?? silentLogger
   }
 
   isValidPosition(position: string): boolean {
@@ -79,7 +75,6 @@ export class JetStreamProvider implements Provider {
           throw new StreamError('NO_HISTORY', `No JetStream stream captures ${route.names.join(', ')}`, true)
         }
         // No stream captures these subjects: there is no history, so serve live core NATS, at most once.
-        this.log('warn', 'stream.no_history', { subjects: route.names, delivery: 'at-most-once' })
         yield* this.readCore(nc, route.names, signal, lost.signal)
       } else {
         yield* this.readStream(nc, jsm, stream, route.names, start, signal, lost.signal)
@@ -166,6 +161,9 @@ export class JetStreamProvider implements Provider {
         },
       }),
     )
+    // Once the server has the subscriptions, the client learns that what follows is live only.
+    await nc.flush()
+    mailbox.push({ type: 'no-history', names: subjects })
     const onAbort = () => mailbox.notify()
     signal.addEventListener('abort', onAbort, { once: true })
     lost.addEventListener('abort', onAbort, { once: true })

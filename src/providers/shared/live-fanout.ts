@@ -92,6 +92,8 @@ export class LiveFanout implements Provider {
     const hub = this.hubs.get(key)
     if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined))
     const subscriber = new Subscriber(hub, undefined)
+    // A stream joining a reader without history is told so, as the first one was.
+    if (hub.noHistory) subscriber.offer([hub.noHistory])
     hub.subscribers.add(subscriber)
     return subscriber
   }
@@ -160,6 +162,7 @@ export class LiveFanout implements Provider {
     try {
       for await (const batch of this.inner.open(route, { from: 'live' }, hub.controller.signal)) {
         for (const item of batch) {
+          if (item.type === 'no-history') hub.noHistory = item
           const position = positionOf(item)
           if (position !== undefined) hub.last = Number(position)
         }
@@ -187,6 +190,8 @@ class Hub {
   readonly controller = new AbortController()
   /** Position of the last item delivered; undefined until the first. */
   last: number | undefined
+  /** Set when the route has no history, for the streams that attach later. */
+  noHistory: Extract<ProviderItem, { type: 'no-history' }> | undefined
 
   constructor(readonly key: string) {}
 }
@@ -232,8 +237,11 @@ interface OwnReader {
   iterator: AsyncIterator<ProviderItem[]>
 }
 
-/** The position after which an item's successors come: an event's own, a gap's resumedFrom. */
-const positionOf = (item: ProviderItem): string | undefined => (item.type === 'event' ? item.position : item.resumedFrom)
+/** The position after which an item's successors come: an event's own, a gap's resumedFrom; none without history. */
+const positionOf = (item: ProviderItem): string | undefined => {
+  if (item.type === 'event') return item.position
+  return item.type === 'gap' ? item.resumedFrom : undefined
+}
 
 const routeKey = (route: ResolvedRoute): string =>
   [route.kind, route.providerId, route.streamName ?? '', ...route.names].join('\u0000')
