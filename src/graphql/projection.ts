@@ -33,6 +33,11 @@ import { collectFields, collectSubfields, fragmentsOf, type CollectedFields, typ
  * propagation) included. The selection is compiled once into closures that write JSON text, so an
  * event costs no AST walk, no result object and no second serialization.
  *
+ * Events that raise no field error, nearly all of them, go through closures that keep no response
+ * path and catch nothing. The first field error abandons that event's text, which is then written
+ * again by closures that track the path and null what the error reaches (compiled on first need):
+ * projecting is a pure function of the payload, so the second pass meets the same errors.
+ *
  * Assumes what SDL-built schemas guarantee: no resolvers except introspection's, no
  * `resolveType`/`isTypeOf` (abstract types resolve from `__typename`), synchronous execution.
  */
@@ -45,16 +50,34 @@ export function compileProjection(
 ): (payload: unknown) => string {
   const rootType = schema.getRootType(operation.operation)
   if (!rootType) throw new Error(`The schema has no ${operation.operation} type`)
-  const compiler = new Compiler(schema, document, operation, variableValues)
-  const completeRoot = compiler.object(rootType, collectFields(schema, compiler.fragments, variableValues, rootType, operation.selectionSet))
-  const { state } = compiler
+  const compile = (trackPaths: boolean) => {
+    const compiler = new Compiler(schema, document, operation, variableValues, trackPaths)
+    const root = compiler.object(rootType, collectFields(schema, compiler.fragments, variableValues, rootType, operation.selectionSet))
+    return { root, state: compiler.state }
+  }
+  const fast = compile(false)
+  let withErrors: ((payload: unknown) => string) | undefined
+  return (payload) => {
+    fast.state.rootValue = { [rootFieldName]: payload }
+    try {
+      return `{"data":${fast.root(fast.state.rootValue)}}`
+    } catch (error) {
+      if (!(error instanceof FieldError)) throw error
+    }
+    withErrors ??= projectWithErrors(compile(true), rootFieldName)
+    return withErrors(payload)
+  }
+}
+
+/** The projection that locates field errors and nulls what they reach, as graphql-js does. */
+function projectWithErrors({ root, state }: { root: Complete; state: State }, rootFieldName: string): (payload: unknown) => string {
   return (payload) => {
     state.path.length = 0
     state.errors.length = 0
     state.rootValue = { [rootFieldName]: payload }
     let data: string
     try {
-      data = completeRoot(state.rootValue)
+      data = root(state.rootValue)
     } catch (error) {
       data = recordOrRethrow(state, error, 0)
     }
@@ -95,6 +118,8 @@ class Compiler {
     document: DocumentNode,
     private readonly operation: OperationDefinitionNode,
     private readonly variables: Variables,
+    /** Keep the response path and record errors at nullable fields; without, any field error is thrown out whole. */
+    private readonly trackPaths: boolean,
   ) {
     this.fragments = fragmentsOf(document)
   }
@@ -132,6 +157,7 @@ class Compiler {
     const { state } = this
     const complete = this.value(field.type, site)
     const resolve = this.resolver(site)
+    if (!this.trackPaths) return (source: unknown): string => complete(resolve(source))
     const run = (source: unknown): string => {
       state.path.push(responseKey)
       const json = complete(resolve(source))
@@ -232,6 +258,14 @@ class Compiler {
     const completeItem = this.value(itemType, site)
     const itemsAreNullable = !isNonNullType(itemType)
     const notAList = `Expected Iterable, but did not find one for field "${site.parentType.name}.${site.field.name}".`
+    if (!this.trackPaths) {
+      return (value) => {
+        if (!Array.isArray(value)) throw located(state, site, notAList)
+        let json = '['
+        for (let index = 0; index < value.length; index++) json += (index > 0 ? ',' : '') + completeItem(value[index])
+        return `${json}]`
+      }
+    }
     return (value) => {
       // Parsed JSON has no iterables but arrays.
       if (!Array.isArray(value)) throw located(state, site, notAList)
