@@ -13,7 +13,7 @@ type Delivery = Recorded<DeliveryRunResult> & { options: Omit<DeliveryRunOptions
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`
 const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`)
 /** Rows in this order, whatever order the files were written in. */
-const PROVIDERS = ['jetstream', 'jetstream-cluster', 'redis', 'kafka', 'memory']
+const PROVIDERS = ['jetstream', 'jetstream-cluster', 'redis', 'kafka', 'kafka-cluster-redpanda', 'kafka-cluster-upstash', 'memory']
 const byProvider = (a: { provider: string }, b: { provider: string }) => PROVIDERS.indexOf(a.provider) - PROVIDERS.indexOf(b.provider)
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`

@@ -12,7 +12,7 @@ export type FaultKind =
   | 'proxy-stall'
   | 'proxy-blackhole'
   | 'broker-restart'
-  /** A JetStream cluster's: the stream leader SIGKILLed, the function's node SIGKILLed, a node cut off from its peers. */
+  /** A cluster's: the stream's or partition's leader SIGKILLed, the function's node SIGKILLed, a node cut off from its peers. */
   | 'leader-kill'
   | 'connected-node-kill'
   | 'node-partition'
@@ -23,7 +23,7 @@ export type FaultKind =
  * retries and without duplicates, and a reader of the log as the broker holds it.
  */
 export interface Feed {
-  provider: 'jetstream' | 'jetstream-cluster' | 'redis' | 'kafka' | 'memory'
+  provider: 'jetstream' | 'jetstream-cluster' | 'redis' | 'kafka' | 'kafka-cluster-redpanda' | 'kafka-cluster-upstash' | 'memory'
   /** The function's configuration: schema and broker URL (through the proxy). */
   env: Env
   /** How many lanes (ordering units) a run's events are spread over. */
