@@ -66,6 +66,16 @@ all its routes and a new leader is elected if it led, then healed). Each fault l
 replica is current again; the producer's connection knows every node and its message ids keep a retried
 publish single. Published slowly (100 events/s) so that every fault strikes while clients read.
 
+**A Kafka cluster.** Three Apache Kafka 4.4 nodes in KRaft mode, each broker and controller (a
+static quorum of three voters; \`startKafkaCluster\` in \`test/support/kafka/kafka-broker.ts\`), each run's
+topic (three partitions) replicated on all three, \`min.insync.replicas\` 2 with the producer's acks from
+all in-sync replicas, \`unclean.leader.election.enable\` false (Kafka's default, stated). Both HTTP
+translations read from it, sharing one cluster; they find each partition's leader through kafkajs's
+admin API and fetch from it, looking the leader up again once when it has moved or died. The fault:
+*leader-kill*, the leader of a seeded partition SIGKILLed while clients read; it lasts until the
+controller has fenced the node (5 s session timeout) and another replica leads, the node has started
+again on its data, and every replica is back in sync.
+
 **Delivery under faults.** A producer publishes N numbered events at a steady pace, each at most once
 in the log (JetStream message ids, explicit Redis entry ids, the idempotent Kafka producer), while
 faults strike one after another at seeded moments, every kind in turn. Clients behave as the browser's
@@ -124,6 +134,32 @@ Broker restarts took ${deliveries
     })
     .join(', ')}; stalls and blackholes lasted ${FAULT_DURATIONS.stallMs.map((ms) => ms / 1000).join('–')} s. The embedded memory broker lives in the
 function's process: its clients cut and read slowly, with no network to break.
+
+## What a Kafka leader change means for cursors
+
+
+A cursor is a vector of partition offsets; it carries no leader epoch. Offsets stay valid across a leader
+change: a consumer, and so a proxy and the function, reads only up to the high watermark, the offset
+every in-sync replica has; with unclean election off only an in-sync replica can become leader, so the new
+leader holds every record a client can have received, at the same offsets. Records a dead leader had
+appended beyond the high watermark were never served; the other replicas truncate to the new leader's log
+at the epoch boundary (the leader epoch of each record batch; the test translation's records carry it), so
+those offsets are then taken by other records, which no client had seen. A new leader may briefly report a
+high watermark below what its predecessor served: a fetch there answers empty, not out of range (only an
+offset beyond the log end is), and the stream treats a log end below its position as real only when a
+second fetch a poll later says the same. The HTTP proxies hide the leader change: a fetch sent to the dead
+leader fails, the translation answers 500 or the request outlives \`KAFKA_<ID>_REQUEST_TIMEOUT_MS\`, the
+stream ends with \`UPSTREAM_UNAVAILABLE\`, and the client's reconnect resumes from its last id.
+
+With unclean election on (or forced), an out-of-sync replica may become leader with a shorter log: offsets
+the clients already read are then written again by new records, and an offset names another record.
+Kafka's own consumers notice this by the leader epoch they keep with each position (KIP-320); neither
+HTTP protocol returns it, so a cursor cannot carry it. What the stream then does: a cursor beyond the new
+log end is reported before any event as a \`gap\` with reason \`unknown-position\` and the partition starts
+again at its log start (some events may come twice, announced by the gap); a cursor within the new log
+resumes there silently, and the records that replaced the ones below it are never delivered to that
+client. Keep unclean election off on topics read through this function. This is reasoned from Kafka's
+replication protocol and the stream's code; the tests run with unclean election off and do not force one.
 
 ## Backpressure
 
@@ -237,7 +273,7 @@ The retained memory follows the streams held, not the clients asking.
 
 - The fault scenarios run the Node entry; the Workers entry meets only the silent-connection regression
   test (and the resume suites elsewhere), not restarts, stalls or load.
-- Kafka runs through the Redpanda HTTP Proxy protocol only; the Upstash REST protocol is not under faults.
+- The Upstash REST protocol meets only the Kafka cluster's leader kills, not the proxy faults or broker restarts.
 - Broker restarts are clean stops. A crash (SIGKILL) would also test the brokers' own durability
   settings, which are theirs, not the function's.
 `
