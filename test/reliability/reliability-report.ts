@@ -272,10 +272,16 @@ The retained memory follows the streams held, not the clients asking.
 ## Not covered yet
 
 - The fault scenarios run the Node entry; the Workers entry meets only the silent-connection regression
-  test (and the resume suites elsewhere), not restarts, stalls or load.
+  test, the JetStream cluster's integration test (a dead node in the URL list, a cluster without
+  quorum) and the resume suites elsewhere, not restarts, stalls or load.
+- A stream's JetStream consumer is ephemeral and not replicated (R1): when the node holding it dies or
+  is cut off, or the cluster places it on a node that is down, its pull goes unanswered and the stream
+  ends after two missed pull heartbeats with \`UPSTREAM_UNAVAILABLE\`; the client resumes from its
+  cursor. Exact, but a client may need a few retries while a node is down.
+- The overload burst runs on JetStream only: the refusal is decided before any provider is opened, so
+  the broker does not change it, but the memory figures are JetStream's.
 - The Upstash REST protocol meets only the Kafka cluster's leader kills, not the proxy faults or broker restarts.
-- Broker restarts are clean stops. A crash (SIGKILL) would also test the brokers' own durability
-  settings, which are theirs, not the function's.
+- Single-broker restarts are clean stops; only the clusters' nodes are SIGKILLed.
 `
 }
 

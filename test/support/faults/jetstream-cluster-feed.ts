@@ -26,9 +26,17 @@ const between = (random: () => number, [min, max]: [number, number]) => min + Ma
 
 export async function startJetStreamClusterFeed(durations: FaultDurations): Promise<Feed & { cluster: NatsCluster }> {
   const cluster = await startNatsCluster(currentNatsServerBinary())
-  // The producer's own connection knows every node and reconnects to another when its node dies.
+  // The admin connection knows every node and reconnects to another when its node dies.
   const nc = await wsconnect({ servers: cluster.nodes.map((node) => node.wsUrl), maxReconnectAttempts: -1, reconnectTimeWait: 100, name: 'reliability-admin' })
+  // The producer holds a connection to each node and turns to the next after a failed publish: a
+  // connection to a partitioned node stays up while the node cannot reach the stream's leader.
+  const producerConnections = await Promise.all(
+    cluster.nodes.map((node) => wsconnect({ servers: node.wsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100, name: 'reliability-producer' })),
+  )
+  const producers = producerConnections.map((connection) => jetstream(connection, { timeout: 2000 }))
   const js = jetstream(nc, { timeout: 2000 })
+  let attempt = 0
+  const producer = () => producers[attempt++ % producers.length] ?? js
   // JetStream answers once the cluster has elected its meta leader.
   const jsm = await retry(() => jetstreamManager(nc, { timeout: 2000 }))
   const runs: string[] = []
@@ -48,7 +56,10 @@ export async function startJetStreamClusterFeed(durations: FaultDurations): Prom
     },
     async publish(run, events) {
       // The message id makes a retried publish land once (the duplicate window is replicated too).
-      await retry(() => Promise.all(events.map((e) => js.publish(subject(run), JSON.stringify(e), { msgID: `${run}-${e.n}` }))))
+      await retry(() => {
+        const js = producer()
+        return Promise.all(events.map((e) => js.publish(subject(run), JSON.stringify(e), { msgID: `${run}-${e.n}` })))
+      })
     },
     async readLog(run) {
       const { state } = await retry(() => jsm.streams.info(run))
@@ -70,6 +81,7 @@ export async function startJetStreamClusterFeed(durations: FaultDurations): Prom
     },
     faults: clusterFaults(cluster, jsm, () => runs.at(-1), durations),
     async close() {
+      await Promise.all(producerConnections.map((connection) => connection.close()))
       await nc.close()
       await cluster.stop()
     },
