@@ -9,8 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectJetStream } from '../support/jetstream'
+import { currentNatsServerBinary, startNatsServer, type NatsServer } from '../support/nats-server'
 import { freePort } from '../support/ports'
 import { startProcess } from '../support/processes'
 import { openSse, readNextEvents } from '../support/sse-client'
@@ -35,12 +36,20 @@ function runScript(line: string, natsUrl: string): string {
 
 describe('docs/deploy-node.md, without the nats CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-guide-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  // A server of its own: the guide's stream name is fixed, and another test's consumers on it would count below.
+  let nats: NatsServer
+  beforeAll(async () => {
+    nats = await startNatsServer(currentNatsServerBinary())
+  })
+  afterAll(async () => {
+    await nats?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   it('creates the stream, serves the schema, and resumes after the cut with the event published meanwhile', async () => {
     expect(scriptLines.map((line) => line.split(' ')[2])).toEqual(['nats:stream', 'nats:publish', 'nats:publish'])
     expect(curlUrls).toHaveLength(2)
-    const natsUrl = inject('natsWsUrl')
+    const natsUrl = nats.wsUrl
     const [createStream, publishFirst, publishSecond] = scriptLines as [string, string, string]
 
     expect(runScript(createStream, natsUrl)).toMatch(/stream EMPLOYEES (created|updated): captures employeeUpdated\.>/)

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Miniflare } from 'miniflare'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
+import { currentNatsServerBinary, startNatsServer, type NatsServer } from '../support/nats-server'
 import { freePort } from '../support/ports'
 import { startProcess } from '../support/processes'
 import { openSse, readNextEvents } from '../support/sse-client'
@@ -45,6 +46,7 @@ describe('the npm package (docs/library.md)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-package-'))
   const project = join(dir, 'my-app')
   let admin: JetStreamAdmin
+  let nats: NatsServer
   // One employee of its own: other tests publish to other ids of the same stream.
   const employee = 100_000 + Math.floor(Math.random() * 900_000)
   const query = `subscription { employeeUpdated(id: ${employee}) { id name } }`
@@ -62,13 +64,15 @@ describe('the npm package (docs/library.md)', () => {
     expect(install.stderr).not.toMatch(/EBADENGINE|deprecated/)
     for (const file of ['app.mjs', 'server.mjs', 'worker.mjs', 'wrangler.toml']) writeFileSync(join(project, file), docFile(file))
 
-    admin = await connectJetStream(inject('natsWsUrl'))
-    // The stream of docs/deploy-node.md, which its own test may have created already.
+    // A server of its own: the stream of docs/deploy-node.md has a fixed name, and the guide's test counts its consumers.
+    nats = await startNatsServer(currentNatsServerBinary())
+    admin = await connectJetStream(nats.wsUrl)
     await admin.createStream({ name: 'EMPLOYEES', subjects: ['employeeUpdated.>'] })
     await admin.publish(`employeeUpdated.${employee}`, ['Ada', 'Grace', 'Edsger', 'Barbara'].map((name) => ({ id: employee, name })))
   }, 240_000)
   afterAll(async () => {
     await admin?.close()
+    await nats?.stop()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -93,7 +97,7 @@ describe('the npm package (docs/library.md)', () => {
     const port = await freePort()
     const server = await startProcess(process.execPath, ['server.mjs'], /listening on/, {
       cwd: project,
-      env: { PATH: process.env.PATH, NATS_URL: inject('natsWsUrl'), API_TOKEN: 'secret', PORT: String(port) },
+      env: { PATH: process.env.PATH, NATS_URL: nats.wsUrl, API_TOKEN: 'secret', PORT: String(port) },
     })
     try {
       await expectResumableStream(`http://127.0.0.1:${port}`)
@@ -132,7 +136,7 @@ export const fetchHandler: typeof worker.fetch = worker.fetch
       script,
       compatibilityDate: captured(toml, /compatibility_date = "(.*)"/, 'compatibility_date in wrangler.toml'),
       compatibilityFlags: ['enable_request_signal'],
-      bindings: { NATS_URL: inject('natsWsUrl'), API_TOKEN: 'secret' },
+      bindings: { NATS_URL: nats.wsUrl, API_TOKEN: 'secret' },
       host: '127.0.0.1',
       port: 0,
     })
