@@ -67,6 +67,8 @@ export function renderReport(results: BenchResults): string {
     )
     for (const [broker, figures] of Object.entries(results.replay)) {
       const { node, workerd, 'node-signed': signed } = figures.targets
+      // A partial run (BENCH_ONLY) measures some targets only.
+      if (node === undefined || workerd === undefined || signed === undefined) continue
       lines.push(
         `| ${broker} | ${number(figures.raw.median)}/s | ${number(node.median)}/s | ${node.ratio} | ${number(workerd.median)}/s | ${workerd.ratio} | ${met(Math.min(node.ratio, workerd.ratio) >= GOALS.replayRatio)} | ${number(signed.median)}/s | ${signed.ratio} |`,
       )

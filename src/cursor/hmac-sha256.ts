@@ -19,11 +19,9 @@ export class HmacSha256 {
   constructor(private readonly key: Uint8Array) {
     const pad = new Uint8Array(64)
     pad.set(key.length > 64 ? sha256(key) : key)
-    for (let i = 0; i < 64; i++) pad[i] ^= 0x36
-    loadBlock(pad)
+    loadBlock(pad.map((byte) => byte ^ 0x36))
     compress(IV, this.inner)
-    for (let i = 0; i < 64; i++) pad[i] ^= 0x36 ^ 0x5c
-    loadBlock(pad)
+    loadBlock(pad.map((byte) => byte ^ 0x5c))
     compress(IV, this.outer)
   }
 

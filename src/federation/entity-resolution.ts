@@ -347,7 +347,7 @@ class Enrichment implements EnrichedSubscription {
       for (const key of this.resolver.keysOf(objectType.name)) {
         for (const selection of parseSelection(key.fields).selections) {
           if (selection.kind !== Kind.FIELD || datasource.owned.get(objectType.name)?.has(selection.name.value) !== true) continue
-          const printed = `${KEY_ALIAS}${selection.name.value}: ${print({ ...selection, alias: undefined }).replace(/\s+/g, ' ')}`
+          const printed = `${KEY_ALIAS}${selection.name.value}: ${print(withoutAlias(selection)).replace(/\s+/g, ' ')}`
           if (!keyParts.includes(printed)) keyParts.push(printed)
         }
       }
@@ -388,6 +388,11 @@ function entityPath(path: { prev: unknown; key: string | number } | undefined): 
 }
 
 const parsedSelections = new Map<string, SelectionSetNode>()
+
+/** A key field as the subgraph names it: the alias is ours, added when the key is selected. */
+function withoutAlias({ alias: _alias, ...field }: FieldNode): FieldNode {
+  return field
+}
 
 function parseSelection(fields: string): SelectionSetNode {
   let selection = parsedSelections.get(fields)

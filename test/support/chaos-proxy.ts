@@ -49,7 +49,7 @@ export async function startChaosProxy(targetUrl: string, options: ChaosOptions):
 
   const scheduleDrop = (connection: Connection) => {
     clearTimeout(connection.drop)
-    connection.drop = undefined
+    delete connection.drop
     if (random() < 1 / 3) return
     const reset = random() < 0.5
     connection.drop = setTimeout(() => {

@@ -177,10 +177,10 @@ describe('LiveFanout', () => {
 
     publish('6', '7')
     const [a, b, c] = await Promise.all([head.take(2), resumed.take(2), earliest.take(2)])
-    expect(positions(a!)).toEqual([6, 7])
+    expect(positions(a)).toEqual([6, 7])
     expect(b).toEqual(a)
     expect(c).toEqual(a)
-    expect(b![0]).toBe(a![0])
+    expect(b[0]).toBe(a[0])
     expect(recorded.opens).toHaveLength(3)
     for (const client of [head, resumed, earliest]) client.controller.abort()
     await recorded.opens[0]!.closed
@@ -211,8 +211,8 @@ describe('LiveFanout', () => {
     await recorded.opens[2]!.closed
     publish('7', '8')
     const [a, b] = await Promise.all([first.take(2), second.take(2)])
-    expect(positions(a!)).toEqual([7, 8])
-    expect(b![0]).toBe(a![0])
+    expect(positions(a)).toEqual([7, 8])
+    expect(b[0]).toBe(a[0])
     expect(recorded.opens).toHaveLength(3)
     first.controller.abort()
     second.controller.abort()

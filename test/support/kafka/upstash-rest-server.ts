@@ -23,6 +23,9 @@ interface TopicPartitionOffset {
   offset: number
 }
 
+/** A request's fields before they are checked: any may be missing. */
+type UncheckedTopicPartitionOffset = { [Field in keyof TopicPartitionOffset]?: TopicPartitionOffset[Field] | undefined }
+
 const OFFSETS = /^\/offsets\/([^/]+)$/
 
 export function startUpstashRest(backend: KafkaBackend, options: ProxyOptions = {}): Promise<RunningHttpServer> {
@@ -46,7 +49,7 @@ export function startUpstashRest(backend: KafkaBackend, options: ProxyOptions = 
 async function partitionOffsets(backend: KafkaBackend, at: string, body: unknown): Promise<JsonReply> {
   const timestamp = at === 'earliest' || at === 'latest' ? at : /^\d+$/.test(at) ? Number(at) : undefined
   if (timestamp === undefined) return error(400, `Invalid timestamp: ${at}`)
-  const partitions = (Array.isArray(body) ? body : [body]) as Partial<TopicPartitionOffset>[]
+  const partitions = (Array.isArray(body) ? body : [body]) as UncheckedTopicPartitionOffset[]
   if (!partitions.every(isTopicPartition)) return error(400, 'The body must be a TopicPartition or an array of them')
   const result: TopicPartitionOffset[] = []
   for (const { topic, partition } of partitions) {
@@ -58,8 +61,8 @@ async function partitionOffsets(backend: KafkaBackend, at: string, body: unknown
 }
 
 async function fetchMessages(backend: KafkaBackend, body: unknown): Promise<JsonReply> {
-  const request = (body ?? {}) as Partial<TopicPartitionOffset> & { topicPartitionOffsets?: unknown; timeout?: unknown }
-  const wanted: Partial<TopicPartitionOffset>[] = Array.isArray(request.topicPartitionOffsets) ? [...request.topicPartitionOffsets] : []
+  const request = (body ?? {}) as UncheckedTopicPartitionOffset & { topicPartitionOffsets?: unknown; timeout?: unknown }
+  const wanted: UncheckedTopicPartitionOffset[] = Array.isArray(request.topicPartitionOffsets) ? [...request.topicPartitionOffsets] : []
   if (request.topic !== undefined) wanted.push({ topic: request.topic, partition: request.partition, offset: request.offset })
   if (wanted.length === 0 || !wanted.every((w) => isTopicPartition(w) && isWholeNumber(w.offset))) {
     return error(400, 'A FetchRequest needs topic, partition and offset, or topicPartitionOffsets')
@@ -86,7 +89,7 @@ async function fetchMessages(backend: KafkaBackend, body: unknown): Promise<Json
   return { status: 200, body: messages }
 }
 
-function isTopicPartition(value: Partial<TopicPartitionOffset> | null | undefined): value is TopicPartitionOffset {
+function isTopicPartition(value: UncheckedTopicPartitionOffset | null | undefined): value is TopicPartitionOffset {
   return typeof value === 'object' && value !== null && typeof value.topic === 'string' && isWholeNumber(value.partition)
 }
 

@@ -109,7 +109,7 @@ describe('resolveTemplates', () => {
 
   it('refuses a missing claim with 403, and never reads inherited properties', () => {
     for (const claims of [undefined, {}, { sub: null }, { other: 'x' }]) {
-      const error = refusal(['e.{{ claims.sub }}'], { args: {}, claims })
+      const error = refusal(['e.{{ claims.sub }}'], claims === undefined ? { args: {} } : { args: {}, claims })
       expect([error.status, error.code]).toEqual([403, 'FORBIDDEN'])
       expect(error.message).toMatch(/claim sub/)
     }
