@@ -1,12 +1,12 @@
 /** The security variables are checked at start: a bad value stops it with a ConfigError naming the variable. */
 import { describe, expect, it } from 'vitest'
-import { readAuthConfig } from '../../src/config/auth'
-import { ConfigError, type Env } from '../../src/config/env'
-import { defaultLimits } from '../../src/limits/limits'
-import { readLimits } from '../../src/config/limits'
-import { createServerFromEnv } from '../../src/setup'
-import { authSchema } from '../support/auth-schema'
-import { testSchema } from '../support/schemas'
+import { readAuthConfig } from '../../../src/config/auth'
+import { ConfigError, type Env } from '../../../src/config/env'
+import { defaultLimits } from '../../../src/limits/limits'
+import { readLimits } from '../../../src/config/limits'
+import { createServerFromEnv } from '../../../src/setup'
+import { authSchema } from '../../support/auth-schema'
+import { testSchema } from '../../support/schemas'
 
 const secret = 'x'.repeat(32)
 const start = (env: Env) => createServerFromEnv({ SCHEMA: testSchema, NATS_DEFAULT_URL: 'memory:', LOG_LEVEL: 'silent', ...env })

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ResumingEventSource, type DispatchedEvent } from '../../support/faults/eventsource-client'
+import { ResumingEventSource, type DispatchedEvent } from '../../../support/faults/eventsource-client'
 
 let server: Server | undefined
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())))

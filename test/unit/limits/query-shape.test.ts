@@ -1,7 +1,7 @@
 import { parse } from 'graphql'
 import { describe, expect, it } from 'vitest'
-import { RequestError } from '../../src/errors'
-import { checkNesting, checkQueryShape } from '../../src/limits/query-shape'
+import { RequestError } from '../../../src/errors'
+import { checkNesting, checkQueryShape } from '../../../src/limits/query-shape'
 
 const limits = { maxDepth: 3, maxFields: 6, maxAliases: 1 }
 

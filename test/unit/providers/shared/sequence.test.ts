@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isSequencePosition, planSequenceStart } from '../../src/providers/shared/sequence'
+import { isSequencePosition, planSequenceStart } from '../../../../src/providers/shared/sequence'
 
 describe('sequence start planning', () => {
   const bounds = { first: 101, last: 200 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { compareEntryIds, decodePositions, encodePositions, isEntryId, previousEntryId } from '../../src/providers/redis/redis-entry-ids'
-import { planLiveRead, planResumeRead } from '../../src/providers/redis/redis-read-plan'
-import type { StreamBounds } from '../../src/providers/redis/redis-replies'
+import { compareEntryIds, decodePositions, encodePositions, isEntryId, previousEntryId } from '../../../../src/providers/redis/redis-entry-ids'
+import { planLiveRead, planResumeRead } from '../../../../src/providers/redis/redis-read-plan'
+import type { StreamBounds } from '../../../../src/providers/redis/redis-replies'
 
 const MAX = '18446744073709551615'
 

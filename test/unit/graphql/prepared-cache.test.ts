@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { prepareSubscription, type GraphQLParams } from '../../src/graphql/operation'
-import { PreparedSubscriptions } from '../../src/graphql/prepared-cache'
-import { loadEdfsSchema } from '../../src/graphql/schema'
+import { prepareSubscription, type GraphQLParams } from '../../../src/graphql/operation'
+import { PreparedSubscriptions } from '../../../src/graphql/prepared-cache'
+import { loadEdfsSchema } from '../../../src/graphql/schema'
 
 const schema = loadEdfsSchema(`
   type Query { ok: Boolean }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { CursorCodec, parseCursorKeys, subscriptionBinding } from '../../src/cursor/codec'
-import { RequestError } from '../../src/errors'
+import { CursorCodec, parseCursorKeys, subscriptionBinding } from '../../../src/cursor/codec'
+import { RequestError } from '../../../src/errors'
 
 const binding = subscriptionBinding(['nats', 'default', '', 'employees.1'])
 const refusal = (fn: () => unknown): string => {

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
-import { HmacSha256 } from '../../src/cursor/hmac-sha256'
+import { HmacSha256 } from '../../../src/cursor/hmac-sha256'
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 const utf8 = (text: string) => new TextEncoder().encode(text)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { countDeliveries, type Delivery } from '../../support/faults/delivery-count'
+import { countDeliveries, type Delivery } from '../../../support/faults/delivery-count'
 
 const lane0 = (...ns: number[]): Delivery[] => ns.map((n) => ({ lane: 0, n }))
 

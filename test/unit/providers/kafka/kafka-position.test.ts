@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { KafkaProvider } from '../../../src/providers/kafka/kafka-provider'
-import type { KafkaReader } from '../../../src/providers/kafka/kafka-reader'
-import { decodePosition, encodePosition, isKafkaPosition } from '../../../src/providers/kafka/position'
-import type { ResolvedRoute } from '../../../src/providers/provider'
+import { KafkaProvider } from '../../../../src/providers/kafka/kafka-provider'
+import type { KafkaReader } from '../../../../src/providers/kafka/kafka-reader'
+import { decodePosition, encodePosition, isKafkaPosition } from '../../../../src/providers/kafka/position'
+import type { ResolvedRoute } from '../../../../src/providers/provider'
 
 describe('Kafka positions', () => {
   it('encodes the offset vector per topic (~) and partition (_) in base 36', () => {

@@ -4,9 +4,9 @@
  */
 import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { LiveFanout } from '../../src/providers/shared/live-fanout'
-import { MemoryBroker, MemoryProvider } from '../../src/providers/memory/memory-provider'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../../src/providers/provider'
+import { LiveFanout } from '../../../../src/providers/shared/live-fanout'
+import { MemoryBroker, MemoryProvider } from '../../../../src/providers/memory/memory-provider'
+import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../../../../src/providers/provider'
 
 const route: ResolvedRoute = { kind: 'nats', providerId: 'default', names: ['t.a'] }
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { probeLogEnd, probeLogStart, ProbeFailedError } from '../../../src/providers/kafka/offset-probe'
+import { probeLogEnd, probeLogStart, ProbeFailedError } from '../../../../src/providers/kafka/offset-probe'
 
 /** What a Kafka fetch answers about offsets: in range exactly on [start, end]. */
 function partition(start: number, end: number) {
