@@ -1,11 +1,10 @@
 import { request, type IncomingMessage } from 'node:http'
+import { EventStreamParser } from '../../test/support/event-stream-parser'
 
 /**
- * A lean SSE client for the benchmarks: node:http and a parser that scans each
- * chunk once, so the client costs little beside the raw broker client it is
- * compared with. It follows the EventSource field rules (comments skipped, one
- * space after the colon dropped, data lines joined) for the frames this server
- * writes; the tests' own client in test/support keeps the raw text instead.
+ * A lean SSE client for the benchmarks: node:http and the tests' event-stream parser
+ * with nothing kept beside it, so the client costs little next to the raw broker client
+ * it is compared with; the tests' own client in test/support keeps the raw text instead.
  */
 export interface SseEvent {
   event: string
@@ -15,7 +14,7 @@ export interface SseEvent {
 
 export interface SseReaderOptions {
   headers?: Record<string, string>
-  /** Called for each event with the time its chunk arrived (performance.now()), before parsing. */
+  /** Called for each event with the time its chunk arrived (performance.now()). */
   onEvent(event: SseEvent, receivedAt: number): void
 }
 
@@ -42,17 +41,11 @@ export function readSse(url: string, options: SseReaderOptions): Promise<SseRead
         res.once('error', () => done())
       })
       res.setEncoding('utf8')
-      let pending = ''
+      let receivedAt = 0
+      const parser = new EventStreamParser({ event: ({ type, id, data }) => options.onEvent({ event: type, id, data }, receivedAt) })
       res.on('data', (chunk: string) => {
-        const receivedAt = performance.now()
-        const text = pending + chunk
-        let start = 0
-        let end: number
-        while ((end = text.indexOf('\n\n', start)) !== -1) {
-          dispatch(text, start, end, receivedAt, options.onEvent)
-          start = end + 2
-        }
-        pending = text.slice(start)
+        receivedAt = performance.now()
+        parser.push(chunk)
       })
       req.off('error', reject)
       req.on('error', () => {}) // a close() mid-stream surfaces here; `ended` reports it
@@ -60,28 +53,4 @@ export function readSse(url: string, options: SseReaderOptions): Promise<SseRead
     })
     req.end()
   })
-}
-
-/** One frame, `text[start, end)`; dispatched when it has a data line, as EventSource does. */
-function dispatch(text: string, start: number, end: number, receivedAt: number, onEvent: SseReaderOptions['onEvent']) {
-  let event = 'message'
-  let id: string | undefined
-  let data: string | undefined
-  for (let lineStart = start; lineStart < end; ) {
-    let lineEnd = text.indexOf('\n', lineStart)
-    if (lineEnd === -1 || lineEnd > end) lineEnd = end
-    if (text.charCodeAt(lineStart) !== 58 /* ':' starts a comment */) {
-      let colon = text.indexOf(':', lineStart)
-      if (colon === -1 || colon > lineEnd) colon = lineEnd
-      let valueStart = colon < lineEnd ? colon + 1 : lineEnd
-      if (text.charCodeAt(valueStart) === 32 && valueStart < lineEnd) valueStart++
-      const field = text.slice(lineStart, colon)
-      const value = text.slice(valueStart, lineEnd)
-      if (field === 'data') data = data === undefined ? value : `${data}\n${value}`
-      else if (field === 'id') id = value
-      else if (field === 'event') event = value
-    }
-    lineStart = lineEnd + 1
-  }
-  if (data !== undefined) onEvent({ event, id, data }, receivedAt)
 }

@@ -1,3 +1,5 @@
+import { EventStreamParser } from './event-stream-parser'
+
 /**
  * A test client that reads /graphql/stream as EventSource would and keeps the raw
  * text, so tests can assert both parsed events and the exact bytes on the wire.
@@ -16,6 +18,8 @@ export interface SseConnection {
   next(): Promise<SseEvent | undefined>
   /** Everything received so far, as text. */
   raw(): string
+  /** What EventSource would report as `lastEventId` now: id-only frames move it too. */
+  lastEventId(): string
   /** Cuts the connection, as a network drop would. */
   cut(): void
 }
@@ -29,40 +33,19 @@ export async function openSse(
   const abort = new AbortController()
   const response = await fetcher(url, { ...init, signal: abort.signal })
   let raw = ''
-  let buffer = ''
   const reader = response.body?.getReader()
   const decoder = new TextDecoder()
   let ended = false
   const queue: SseEvent[] = []
-
-  const parseBuffered = () => {
-    let end: number
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      const event: SseEvent = { event: 'message', data: '' }
-      const data: string[] = []
-      let hasField = false
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) continue
-        const colon = line.indexOf(':')
-        const field = colon === -1 ? line : line.slice(0, colon)
-        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
-        hasField = true
-        if (field === 'id') event.id = value
-        else if (field === 'event') event.event = value
-        else if (field === 'data') data.push(value)
-        else if (field === 'retry') event.retry = Number(value)
-      }
-      event.data = data.join('\n')
-      if (hasField && (data.length > 0 || event.retry === undefined)) queue.push(event)
-    }
-  }
+  const parser = new EventStreamParser({
+    event: ({ type, lastEventId: _lastEventId, ...fields }) => queue.push({ event: type, ...fields }),
+  })
 
   return {
     status: response.status,
     headers: response.headers,
     raw: () => raw,
+    lastEventId: () => parser.lastEventId,
     cut: () => {
       abort.abort()
       void reader?.cancel().catch(() => {})
@@ -82,8 +65,7 @@ export async function openSse(
         }
         const text = decoder.decode(chunk.value, { stream: true })
         raw += text
-        buffer += text
-        parseBuffered()
+        parser.push(text)
       }
       return queue.shift()
     },

@@ -1,3 +1,5 @@
+import { EventStreamParser } from '../event-stream-parser'
+
 /**
  * A client that behaves as the browser's EventSource does (WHATWG HTML, "Server-sent
  * events"): it parses the stream line by line, remembers the last event ID string
@@ -125,32 +127,28 @@ export class ResumingEventSource {
     const cutAfter = this.options.cutAfter?.()
     let dispatched = 0
     // Per connection, as the spec's parser: buffers start empty, the id buffer at the current last event ID.
-    let pending = ''
-    let data = ''
-    let type = ''
-    let idBuffer = this.lastEventId
-    const dispatch = () => {
-      this.lastEventId = idBuffer
-      if (data === '') {
-        type = ''
-        return
-      }
-      const event = { type: type || 'message', data: data.slice(0, -1), lastEventId: this.lastEventId }
-      data = ''
-      type = ''
-      dispatched++
-      this.options.onEvent(event, this)
-    }
-    const line = (text: string) => {
-      if (text === '') return dispatch()
-      if (text.startsWith(':')) return this.options.onComment?.(text)
-      const colon = text.indexOf(':')
-      const field = colon === -1 ? text : text.slice(0, colon)
-      const value = colon === -1 ? '' : text.slice(colon + (text[colon + 1] === ' ' ? 2 : 1))
-      if (field === 'data') data += `${value}\n`
-      else if (field === 'event') type = value
-      else if (field === 'id' && !value.includes('\0')) idBuffer = value
-      else if (field === 'retry' && /^\d+$/.test(value)) this.reconnectionMs = Number(value)
+    const parser = new EventStreamParser(
+      {
+        event: ({ type, data, lastEventId }) => {
+          this.lastEventId = lastEventId
+          dispatched++
+          this.options.onEvent({ type, data, lastEventId }, this)
+        },
+        ...(this.options.onComment ? { comment: this.options.onComment } : {}),
+        retry: (ms) => {
+          this.reconnectionMs = ms
+        },
+      },
+      this.lastEventId,
+    )
+    // Checked after each line: a cut or close stops the reading there.
+    const goOn = () => {
+      if (connection.signal.aborted) return false
+      if (cutAfter === undefined || dispatched < cutAfter) return true
+      // A network drop: whatever else was in flight on this connection is lost.
+      this.stats.cuts++
+      connection.abort()
+      return false
     }
     for (;;) {
       await this.options.beforeRead?.()
@@ -159,22 +157,10 @@ export class ResumingEventSource {
         this.stats.serverEnds++
         return
       }
-      pending += decoder.decode(chunk.value, { stream: true })
-      // The server ends lines with LF; a CR before it is dropped, as CRLF is a line end too.
-      let start = 0
-      let end: number
-      while ((end = pending.indexOf('\n', start)) !== -1) {
-        line(pending.slice(start, pending[end - 1] === '\r' ? end - 1 : end))
-        start = end + 1
-        if (connection.signal.aborted) return
-        if (cutAfter !== undefined && dispatched >= cutAfter) {
-          // A network drop: whatever else was in flight on this connection is lost.
-          this.stats.cuts++
-          connection.abort()
-          return
-        }
-      }
-      pending = pending.slice(start)
+      parser.push(decoder.decode(chunk.value, { stream: true }), goOn)
+      // An id-only frame moves the last event ID without an event.
+      this.lastEventId = parser.lastEventId
+      if (connection.signal.aborted) return
       if (this.options.bytesPerSecond) await pause((chunk.value.byteLength / this.options.bytesPerSecond) * 1000, connection.signal)
     }
   }
