@@ -1,4 +1,4 @@
-import { withDeadline } from './deadline'
+import { withDeadline } from '../shared/deadline'
 import { basicAuthorization } from './http-auth'
 import {
   assertTopicName,
@@ -111,7 +111,7 @@ export class RedpandaProxyReader implements KafkaReader {
         body = undefined
       }
       return { status: response.status, body }
-    })
+    }, KafkaHttpError)
   }
 
   private unexpected(what: string, answer: Answer): KafkaHttpError {

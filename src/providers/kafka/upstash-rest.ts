@@ -1,5 +1,5 @@
 import { Kafka } from '@upstash/kafka'
-import { withDeadline } from './deadline'
+import { withDeadline } from '../shared/deadline'
 import {
   assertTopicName,
   KafkaHttpError,
@@ -74,6 +74,6 @@ export class UpstashRestReader implements KafkaReader {
       } catch (error) {
         throw new KafkaHttpError(`Upstash Kafka REST ${what} failed: ${error instanceof Error ? error.message : String(error)}`)
       }
-    })
+    }, KafkaHttpError)
   }
 }

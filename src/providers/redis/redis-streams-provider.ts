@@ -3,6 +3,7 @@ import { compareEntryIds, decodePositions, encodePositions, NO_ENTRY, previousEn
 import { planLiveRead, planResumeRead, type KeyReadPlan } from './redis-read-plan'
 import { parseStreamInfo, parseXRead, type StreamBounds, type StreamEntry } from './redis-replies'
 import type { RedisCommand } from './upstash-client'
+import { withDeadline } from '../shared/deadline'
 
 export interface RedisStreamsOptions {
   /** Entries per key and read: the most one read holds for a slow client. */
@@ -65,7 +66,7 @@ export class RedisStreamsProvider implements Provider {
   }
 
   async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
-    const redis = withDeadlines(this.connect(signal), this.requestTimeoutMs, this.blockMs)
+    const redis = withDeadlines(this.connect(signal), this.requestTimeoutMs, this.blockMs, signal)
     const keys = route.names
     const keyIndex = new Map(keys.map((key, index) => [key, index]))
     const positions = start.from === 'after' ? decodePositions(start.position, keys.length) : keys.map(() => NO_ENTRY)
@@ -152,15 +153,8 @@ export class RedisStreamsProvider implements Provider {
  * Each command fails once its blocking time plus `timeoutMs` has passed. The request
  * left behind is cancelled with the stream: the failure ends it, which aborts `signal`.
  */
-function withDeadlines(redis: RedisCommand, timeoutMs: number, blockMs: number): RedisCommand {
-  return (args) => {
-    const limit = timeoutMs + (args.includes('BLOCK') ? blockMs : 0)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis ${args[0]} got no answer within ${limit} ms`)), limit)
-    })
-    return Promise.race([redis(args), expired]).finally(() => clearTimeout(timer))
-  }
+function withDeadlines(redis: RedisCommand, timeoutMs: number, blockMs: number, signal: AbortSignal): RedisCommand {
+  return (args) => withDeadline(`Redis ${args[0]}`, timeoutMs + (args.includes('BLOCK') ? blockMs : 0), signal, () => redis(args))
 }
 
 function xread(keys: string[], ids: string[], count: number, blockMs: number | undefined): [string, ...string[]] {

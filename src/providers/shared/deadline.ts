@@ -1,12 +1,17 @@
-import { KafkaHttpError } from './kafka-reader'
-
 /**
- * Runs one broker call with its own deadline and the stream's abort signal. The
- * call gets a signal that aborts on either; the returned promise settles at the
- * deadline or abort even when the call ignores its signal (@upstash/kafka cannot
- * be aborted and retries five times over ~16 s), so a stream never stalls on it.
+ * Runs one broker call with its own deadline and the stream's abort signal, for every
+ * provider that calls a broker over HTTP. The call gets a signal that aborts on either;
+ * the returned promise settles at the deadline or abort even when the call ignores its
+ * signal (some clients cannot be aborted, or retry inside), so a stream never stalls on
+ * it. A missed deadline or an abort rejects with `Failure`, the provider's error class.
  */
-export function withDeadline<T>(what: string, ms: number, outer: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export function withDeadline<T>(
+  what: string,
+  ms: number,
+  outer: AbortSignal,
+  run: (signal: AbortSignal) => Promise<T>,
+  Failure: new (message: string) => Error = Error,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const controller = new AbortController()
     let forget = () => {}
@@ -17,12 +22,12 @@ export function withDeadline<T>(what: string, ms: number, outer: AbortSignal, ru
     const onAbort = () => {
       finish()
       controller.abort()
-      reject(new KafkaHttpError(`${what} was cancelled`))
+      reject(new Failure(`${what} was cancelled`))
     }
     const timer = setTimeout(() => {
       finish()
       controller.abort()
-      reject(new KafkaHttpError(`${what} got no answer within ${ms} ms`))
+      reject(new Failure(`${what} got no answer within ${ms} ms`))
     }, ms)
     if (outer.aborted) {
       onAbort()
