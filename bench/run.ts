@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the benchmarks of docs and issue 8, on loopback against brokers it
+ * `npm run bench`: the figures the README and docs quote, on loopback against brokers it
  * starts itself. Writes bench/results.json and bench/RESULTS.md. `BENCH_ONLY=replay-jetstream,live`
  * runs the sections named (or starting so: `replay` is every broker's replay) and prints
  * their figures without writing the files.

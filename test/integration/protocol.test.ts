@@ -1,5 +1,5 @@
 /**
- * SPEC §1 on the embedded memory broker: frames byte for byte, headers, resume
+ * The protocol of docs/protocol.md on the embedded memory broker: frames byte for byte, headers, resume
  * parameters, heartbeats, the graceful end, and every row of the error table.
  */
 import { describe, expect, it } from 'vitest'
