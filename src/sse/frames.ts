@@ -23,6 +23,12 @@ export const pingFrame = ': ping\n\n'
 export const nextFrame = (id: string | undefined, resultJson: string): string =>
   id === undefined ? `event: next\ndata: ${resultJson}\n\n` : `id: ${id}\nevent: next\ndata: ${resultJson}\n\n`
 
+/**
+ * Only an `id`: EventSource takes it as its last event id without dispatching anything, so a
+ * client's position moves past events a subscription filter withheld and a resume starts after them.
+ */
+export const positionFrame = (id: string): string => `id: ${id}\n\n`
+
 export const gapFrame = (requested: string | null, resumedFrom: string, reason: GapReason): string =>
   `event: gap\ndata: ${JSON.stringify({ requested, resumedFrom, reason })}\n\n`
 
