@@ -9,6 +9,8 @@ import { authenticate, type AuthVariables } from './auth/authenticate'
 import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec'
 import { errorBody, RequestError } from './errors'
 import type { FederatedRenderer } from './federation/federated-renderer'
+import { authorize } from './graphql/authorization'
+import { filteredBatches } from './graphql/filtered-batches'
 import type { PreparedSubscription } from './graphql/operation'
 import { parseGraphQLParams, prepareSubscription } from './graphql/operation'
 import { PreparedSubscriptions } from './graphql/prepared-cache'
@@ -110,6 +112,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
     const params = await readParams(c)
     checkParameterSizes(params, limits)
     const { prepared, resultOf } = subscriptions.get(parseGraphQLParams(params))
+    authorize(prepared.guardedFields, c.get('identity')?.claims)
     const route = resolveRoute(prepared, c.get('identity')?.claims)
     const provider = providers.get(providerKey(route.kind, route.providerId))!
     const binding = subscriptionBinding([route.kind, route.providerId, route.streamName ?? '', ...route.names])
@@ -140,7 +143,9 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       noHistoryEvent: c.req.method === 'GET',
     }
     const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
-    const render = federated?.render ?? plainBatchRenderer(rendering)
+    const unfiltered = federated?.render ?? plainBatchRenderer(rendering)
+    const filter = prepared.route.filter
+    const render = filter ? filteredBatches(unfiltered, filter, prepared.argumentsAsSent, rendering.cursorOf) : unfiltered
     const validUntilMs = c.get('identity')?.validUntilMs
     hooks.onOpen?.(stream)
     const body = createEventStream({

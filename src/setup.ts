@@ -13,6 +13,7 @@ import { demoPage } from './demo/page'
 import { demoSchema } from './demo/schema'
 import { federatedRenderer } from './federation/federated-renderer'
 import { ExecutionConfigError, loadExecutionConfig, type FederatedGraph } from './federation/execution-config'
+import { reachableTypeNames } from './graphql/directives'
 import { loadEdfsSchema, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from './graphql/schema'
 import { createLogger, type Logger } from './log'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
@@ -148,15 +149,6 @@ function loadFederatedGraph(path: string, text: string, config: Config): Federat
     if (error instanceof ExecutionConfigError) throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `${path} ${error.message}`)
     throw error
   }
-  // Directives that change delivery or access are served or refused, never ignored.
-  const [filtered] = graph.filters.keys()
-  if (filtered !== undefined) {
-    throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `${path} has @openfed__subscriptionFilter on Subscription.${filtered}, which edge-stream does not apply to execution configs yet`)
-  }
-  const [guarded] = graph.authorizations.keys()
-  if (guarded !== undefined) {
-    throw new ConfigError('EXECUTION_CONFIG_FILE_PATH', `${path} has @authenticated or @requiresScopes on ${guarded}, which edge-stream does not enforce on execution configs yet`)
-  }
   return graph
 }
 
@@ -169,6 +161,10 @@ function requireAuthForClaims(schema: EdfsSchema, auth: AuthConfig | undefined):
   for (const [field, route] of schema.routes) {
     if (usesClaims(route)) throw new ConfigError('AUTH_JWKS_URL', `Subscription.${field} uses {{ claims.… }}: set AUTH_JWKS_URL or AUTH_SECRET`)
   }
+  // Likewise @authenticated/@requiresScopes: without auth no request could ever pass them.
+  const reachable = reachableTypeNames(schema.schema)
+  const guarded = [...schema.authorizations.keys()].find((coordinate) => reachable.has(coordinate.split('.')[0]!))
+  if (guarded !== undefined) throw new ConfigError('AUTH_JWKS_URL', `${guarded} has @authenticated or @requiresScopes: set AUTH_JWKS_URL or AUTH_SECRET`)
 }
 
 const usesClaims = (route: SubscriptionRoute): boolean =>

@@ -6,7 +6,9 @@
  * problem is one ExecutionConfigError sentence that the caller prefixes with the file's name.
  */
 import { buildASTSchema, parse, validateSchema, type GraphQLSchema } from 'graphql'
-import { type EdfsSchema, type ProviderKind, type SubscriptionRoute } from '../graphql/schema'
+import { checkRouterSchemaDirectives, DirectiveError, reachableTypeNames, type FieldAuthorization } from '../graphql/directives'
+import { checkFilterArguments, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from '../graphql/schema'
+import { FilterDefinitionError, readConfigFilter } from '../graphql/subscription-filter'
 import { parseTemplate, type Template } from '../graphql/templates'
 
 export class ExecutionConfigError extends Error {
@@ -45,29 +47,13 @@ export interface Datasource {
   requires: ReadonlyMap<string, string>
 }
 
-/** Cosmo's `subscriptionFilterCondition`, as the config stores it. */
-export interface ConfigFilterCondition {
-  and?: ConfigFilterCondition[]
-  or?: ConfigFilterCondition[]
-  not?: ConfigFilterCondition
-  in?: { fieldPath: string[]; json: string }
-}
-
-/** Cosmo's `authorizationConfiguration` of one field. */
-export interface FieldAuthorization {
-  requiresAuthentication: boolean
-  /** Any one of these sets of scopes, each needed in full. */
-  requiredOrScopes: string[][]
-}
-
 export interface FederatedGraph extends EdfsSchema {
   datasources: readonly Datasource[]
   subgraphs: ReadonlyMap<string, Subgraph>
-  /** Subscription field -> its filter condition. */
-  filters: ReadonlyMap<string, ConfigFilterCondition>
-  /** `Type.field` -> what it needs of the caller. */
-  authorizations: ReadonlyMap<string, FieldAuthorization>
 }
+
+/** The keys of a `fieldConfigurations` entry that edge-stream reads; any other one on a reachable field refuses the config. */
+const FIELD_CONFIGURATION_KEYS = new Set(['typeName', 'fieldName', 'argumentsConfiguration', 'subscriptionFilterCondition', 'authorizationConfiguration'])
 
 /** The router compatibility version this reads (the Cosmo router's own threshold is 1 too). */
 const COMPATIBILITY_VERSION = 1
@@ -102,14 +88,19 @@ export function loadExecutionConfig(text: string, urlOverrides: (subgraphName: s
     readDatasource(raw, index, subgraphs),
   )
   const routes = readRoutes(engine.datasourceConfigurations as Json[], schema)
-  const { filters, authorizations } = readFieldConfigurations(engine.fieldConfigurations)
-  for (const field of filters.keys()) {
-    if (!routes.has(field)) throw new ExecutionConfigError(`Subscription.${field} has a subscription filter but no event source`)
-  }
   if (!schema.getSubscriptionType() || routes.size === 0) {
     throw new ExecutionConfigError('has no event-driven subscription field (no customEvents with type SUBSCRIBE): there is nothing to serve')
   }
-  return { schema, routes, datasources, subgraphs: new Map([...subgraphs.values()].map((s) => [s.name, s])), filters, authorizations }
+  const authorizations = readFieldConfigurations(engine.fieldConfigurations, schema, routes)
+  if (typeof engine.graphqlSchema === 'string') {
+    try {
+      checkRouterSchemaDirectives(engine.graphqlSchema, schema)
+    } catch (error) {
+      if (error instanceof DirectiveError) throw new ExecutionConfigError(`has ${error.message}`)
+      throw error
+    }
+  }
+  return { schema, routes, datasources, subgraphs: new Map([...subgraphs.values()].map((s) => [s.name, s])), authorizations }
 }
 
 function checkCompatibility(raw: unknown): void {
@@ -243,14 +234,33 @@ function checkArguments(fieldName: string, route: SubscriptionRoute, argumentNam
   }
 }
 
-function readFieldConfigurations(raw: unknown): Pick<FederatedGraph, 'filters' | 'authorizations'> {
-  const filters = new Map<string, ConfigFilterCondition>()
+/**
+ * Filters onto their routes, and what each field asks of the caller. Composition writes what
+ * directives mean for the router here; a key edge-stream does not read, on a field a
+ * subscription reaches, refuses the config rather than being ignored.
+ */
+function readFieldConfigurations(raw: unknown, schema: GraphQLSchema, routes: Map<string, SubscriptionRoute>): Map<string, FieldAuthorization> {
   const authorizations = new Map<string, FieldAuthorization>()
+  const reachable = reachableTypeNames(schema)
+  const subscriptionType = schema.getSubscriptionType()
   for (const entry of array(raw ?? [], 'engineConfig.fieldConfigurations')) {
     if (!isObject(entry) || typeof entry.typeName !== 'string' || typeof entry.fieldName !== 'string') continue
     const coordinate = `${entry.typeName}.${entry.fieldName}`
-    if (isObject(entry.subscriptionFilterCondition) && entry.typeName === 'Subscription') {
-      filters.set(entry.fieldName, entry.subscriptionFilterCondition as ConfigFilterCondition)
+    const unread = Object.keys(entry).find((key) => !FIELD_CONFIGURATION_KEYS.has(key) && entry[key] !== undefined && entry[key] !== null)
+    if (unread !== undefined && reachable.has(entry.typeName)) {
+      throw new ExecutionConfigError(`has "${unread}" on ${coordinate} (engineConfig.fieldConfigurations), which edge-stream does not apply and could change what is delivered or to whom`)
+    }
+    if (entry.subscriptionFilterCondition !== undefined && entry.subscriptionFilterCondition !== null) {
+      const route = entry.typeName === subscriptionType?.name ? routes.get(entry.fieldName) : undefined
+      const field = subscriptionType?.getFields()[entry.fieldName]
+      if (!route || !field) throw new ExecutionConfigError(`${coordinate} has a subscription filter but no event source`)
+      try {
+        route.filter = readConfigFilter(entry.subscriptionFilterCondition, `${coordinate} subscriptionFilterCondition`)
+        checkFilterArguments(coordinate, field, route.filter)
+      } catch (error) {
+        if (error instanceof FilterDefinitionError || error instanceof SchemaError) throw new ExecutionConfigError(error.message)
+        throw error
+      }
     }
     const auth = entry.authorizationConfiguration
     if (!isObject(auth)) continue
@@ -258,10 +268,10 @@ function readFieldConfigurations(raw: unknown): Pick<FederatedGraph, 'filters' |
       isObject(scopes) ? strings(scopes.requiredAndScopes ?? [], `${coordinate} requiredAndScopes`) : [],
     )
     if (auth.requiresAuthentication === true || requiredOrScopes.length > 0) {
-      authorizations.set(coordinate, { requiresAuthentication: auth.requiresAuthentication === true, requiredOrScopes })
+      authorizations.set(coordinate, { requiresAuthentication: true, requiredOrScopes })
     }
   }
-  return { filters, authorizations }
+  return authorizations
 }
 
 function addAll(map: Map<string, Set<string>>, key: string, values: Iterable<string>): void {

@@ -1,11 +1,17 @@
 import {
   GraphQLError,
   Kind,
+  TypeInfo,
   getArgumentValues,
   getVariableValues,
   parse,
   validate,
+  valueFromASTUntyped,
+  visit,
+  visitWithTypeInfo,
   type DocumentNode,
+  type FieldNode,
+  type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql'
@@ -13,6 +19,7 @@ import { RequestError } from '../errors'
 import { defaultLimits } from '../limits/limits'
 import { checkNesting, checkQueryShape, type QueryShapeLimits } from '../limits/query-shape'
 import { collectFields, fragmentsOf } from './collect-fields'
+import type { FieldAuthorization } from './directives'
 import { compileProjection } from './projection'
 import type { EdfsSchema, SubscriptionRoute } from './schema'
 
@@ -30,10 +37,24 @@ export interface PreparedSubscription {
   route: SubscriptionRoute
   /** Coerced argument values of the root field. */
   args: Record<string, unknown>
+  /**
+   * The root field's arguments as the client sent them (literals and variables as JSON values,
+   * not coerced: an ID sent as 1 stays a number), as the Cosmo router's subscription filters
+   * compare them.
+   */
+  argumentsAsSent: Record<string, unknown>
+  /** The selected fields that `@authenticated`/`@requiresScopes` guard, with what each asks. */
+  guardedFields: readonly GuardedField[]
   /** JSON text of the ExecutionResult for one event whose payload is the root field's value. */
   project: (payload: unknown) => string
   /** The validated request, for what resolves more than the payload holds (entities of a federated graph). */
   request: { document: DocumentNode; operation: OperationDefinitionNode; variables: Record<string, unknown> }
+}
+
+export interface GuardedField {
+  /** `Type.field`. */
+  coordinate: string
+  requirement: FieldAuthorization
 }
 
 /**
@@ -107,9 +128,58 @@ export function prepareSubscription(edfs: EdfsSchema, params: GraphQLParams, lim
     responseKey,
     route,
     args,
+    argumentsAsSent: argumentsAsSent(field, fieldNodes[0]!, operation, params.variables ?? {}),
+    guardedFields: edfs.authorizations.size === 0 ? [] : guardedFields(schema, document, operation, edfs.authorizations),
     project: compileProjection(schema, document, operation, variables, fieldName),
     request: { document, operation, variables },
   }
+}
+
+function argumentsAsSent(
+  field: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): Record<string, unknown> {
+  const sent: Record<string, unknown> = {}
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue) sent[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue)
+  }
+  const variableValues = { ...sent, ...variables }
+  const values: Record<string, unknown> = {}
+  for (const argument of field.args) {
+    if (argument.astNode?.defaultValue) values[argument.name] = valueFromASTUntyped(argument.astNode.defaultValue)
+  }
+  for (const argument of node.arguments ?? []) {
+    const value: unknown = valueFromASTUntyped(argument.value, variableValues)
+    if (value !== undefined) values[argument.name.value] = value
+  }
+  return values
+}
+
+/** Every field the operation selects (in its fragments too) that a requirement guards. */
+function guardedFields(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  authorizations: ReadonlyMap<string, FieldAuthorization>,
+): GuardedField[] {
+  const guarded = new Map<string, FieldAuthorization>()
+  const typeInfo = new TypeInfo(schema)
+  const visitor = visitWithTypeInfo(typeInfo, {
+    Field() {
+      const parent = typeInfo.getParentType()
+      const field = typeInfo.getFieldDef()
+      if (!parent || !field) return
+      const coordinate = `${parent.name}.${field.name}`
+      const requirement = authorizations.get(coordinate)
+      if (requirement) guarded.set(coordinate, requirement)
+    },
+  })
+  for (const definition of document.definitions) {
+    if (definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, visitor)
+  }
+  return [...guarded].map(([coordinate, requirement]) => ({ coordinate, requirement }))
 }
 
 function parseQuery(query: string): DocumentNode {

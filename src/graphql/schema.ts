@@ -9,12 +9,15 @@ import {
   parse,
   validateSchema,
   type ASTNode,
+  type DocumentNode,
   type GraphQLField,
   type GraphQLInputType,
   type GraphQLSchema,
 } from 'graphql'
-import { parseTemplate, type Template } from './templates'
+import { DirectiveError, readSdlDirectives, type FieldAuthorization } from './directives'
 import { prepareSdl } from './sdl'
+import { argumentPathsOf, type FilterCondition } from './subscription-filter'
+import { parseTemplate, type Template } from './templates'
 
 export type ProviderKind = 'nats' | 'kafka' | 'redis'
 
@@ -29,12 +32,16 @@ export interface SubscriptionRoute {
    * consumer of its own from the client's cursor, which needs no name and leaves nothing behind.
    */
   streamName?: string
+  /** `@openfed__subscriptionFilter`: which events reach the client. */
+  filter?: FilterCondition
 }
 
 export interface EdfsSchema {
   schema: GraphQLSchema
   /** Subscription field name -> route. */
   routes: ReadonlyMap<string, SubscriptionRoute>
+  /** `Type.field` -> what `@authenticated`/`@requiresScopes` ask of the caller who selects it. */
+  authorizations: ReadonlyMap<string, FieldAuthorization>
 }
 
 export class SchemaError extends Error {
@@ -52,23 +59,47 @@ const SUBSCRIBE_DIRECTIVES: Readonly<Record<string, { kind: ProviderKind; templa
 
 /** Builds the schema from a Cosmo EDFS subgraph SDL as users have it, and the route of every Subscription field. */
 export function loadEdfsSchema(sdl: string): EdfsSchema {
-  const schema = buildSchema(sdl)
+  const document = parseSdl(sdl)
+  const schema = buildSchema(document)
   const subscriptionType = schema.getSubscriptionType()
   if (!subscriptionType) throw new SchemaError('The schema has no Subscription type: there is nothing to serve')
+  let directives
+  try {
+    directives = readSdlDirectives(document, schema)
+  } catch (error) {
+    if (error instanceof DirectiveError) throw new SchemaError(error.message)
+    throw error
+  }
   const routes = new Map<string, SubscriptionRoute>()
   for (const field of Object.values(subscriptionType.getFields())) {
-    routes.set(field.name, routeOf(schema, subscriptionType.name, field))
+    const route = routeOf(schema, subscriptionType.name, field)
+    const filter = directives.filters.get(field.name)
+    if (filter) {
+      checkFilterArguments(`${subscriptionType.name}.${field.name}${lineOf(field.astNode)}`, field, filter)
+      route.filter = filter
+    }
+    routes.set(field.name, route)
   }
-  return { schema, routes }
+  return { schema, routes, authorizations: directives.authorizations }
 }
 
-function buildSchema(sdl: string): GraphQLSchema {
-  let document
+/** A filter's `{{ args.… }}` must name an argument of its field (a list is fine: any item may match). */
+export function checkFilterArguments(where: string, field: GraphQLField<unknown, unknown>, filter: FilterCondition): void {
+  for (const path of argumentPathsOf(filter)) {
+    const problem = argumentPathProblem(field, path, { leafOnly: false })
+    if (problem) throw new SchemaError(`${where}: @openfed__subscriptionFilter: {{ args.${path.join('.')} }} ${problem}`)
+  }
+}
+
+function parseSdl(sdl: string): DocumentNode {
   try {
-    document = parse(sdl)
+    return parse(sdl)
   } catch (error) {
     throw new SchemaError(`SDL syntax error${locationOf(error)}: ${(error as Error).message}`)
   }
+}
+
+function buildSchema(document: DocumentNode): GraphQLSchema {
   let schema
   try {
     schema = buildASTSchema(prepareSdl(document))
@@ -124,14 +155,14 @@ function checkTemplate(where: string, field: GraphQLField<unknown, unknown>, tem
   }
   for (const part of parts) {
     if (typeof part === 'string' || part.source === 'claims') continue // claims are only known per request
-    const problem = argumentPathProblem(field, part.path)
+    const problem = argumentPathProblem(field, part.path, { leafOnly: true })
     if (problem) throw new SchemaError(`${where}: template "${template}": ${part.text} ${problem}`)
   }
   return { text: template, parts }
 }
 
 /** Why `args.<path>` cannot yield one scalar value of this field's arguments, or undefined when it can. */
-function argumentPathProblem(field: GraphQLField<unknown, unknown>, path: readonly string[]): string | undefined {
+function argumentPathProblem(field: GraphQLField<unknown, unknown>, path: readonly string[], { leafOnly }: { leafOnly: boolean }): string | undefined {
   const [argumentName, ...fieldNames] = path
   const argument = field.args.find((candidate) => candidate.name === argumentName)
   if (!argument) return `refers to no argument of ${field.name} (it has: ${field.args.map((a) => a.name).join(', ') || 'none'})`
@@ -144,7 +175,7 @@ function argumentPathProblem(field: GraphQLField<unknown, unknown>, path: readon
     type = inputField.type
   }
   const leafType = isNonNullType(type) ? type.ofType : type
-  return isLeafType(leafType) ? undefined : `has type ${String(type)}, not a scalar or enum`
+  return !leafOnly || isLeafType(leafType) ? undefined : `has type ${String(type)}, not a scalar or enum`
 }
 
 function lineOf(node: ASTNode | null | undefined): string {

@@ -53,7 +53,8 @@ describe('EXECUTION_CONFIG_FILE_PATH', () => {
     expect(employees.requires.get('Employee.derivedMood')).toBe('currentMood')
     const events = graph.datasources.find((datasource) => datasource.eventDriven)!
     expect(events.keys.find((key) => key.typeName === 'Employee')).toEqual({ typeName: 'Employee', fields: 'id', resolvable: false })
-    expect(graph.filters.get('filteredEmployeeUpdated')).toEqual({ not: { in: { fieldPath: ['id'], json: '[2,6,9,10,12]' } } })
+    expect(graph.routes.get('filteredEmployeeUpdated')?.filter).toEqual({ not: { in: { fieldPath: ['id'], values: [2, 6, 9, 10, 12].map((n) => ({ kind: 'static', json: String(n) })) } } })
+    expect(graph.routes.get('filteredEmployeeUpdatedMyRedis')?.filter).toEqual({ in: { fieldPath: ['id'], values: [{ kind: 'template', prefix: '', argumentPath: ['ids'], suffix: '' }] } })
     expect(graph.schema.getSubscriptionType()?.getFields().employeeUpdated).toBeDefined()
   })
 
@@ -70,14 +71,24 @@ describe('EXECUTION_CONFIG_FILE_PATH', () => {
         }),
       'unknown event provider "pulsar"',
     ],
-    ['filters a subscription (not applied to execution configs yet: refused, never ignored)', () => JSON.stringify(composed), 'has @openfed__subscriptionFilter on Subscription.filteredEmployeeUpdated'],
     [
-      'guards a field with @requiresScopes (not enforced on execution configs yet)',
+      'filters on an argument its field does not have',
       () =>
         spoiled((config) => {
-          config.engineConfig.fieldConfigurations = [{ typeName: 'Employee', fieldName: 'tag', authorizationConfiguration: { requiresAuthentication: false, requiredOrScopes: [{ requiredAndScopes: ['read:tag'] }] } }]
+          const entry = config.engineConfig.fieldConfigurations.find((f: { fieldName: string }) => f.fieldName === 'filteredEmployeeUpdatedMyRedis')
+          entry.subscriptionFilterCondition.in.json = '["{{ args.nope }}"]'
         }),
-      'has @authenticated or @requiresScopes on Employee.tag',
+      'Subscription.filteredEmployeeUpdatedMyRedis: @openfed__subscriptionFilter: {{ args.nope }} refers to no argument of filteredEmployeeUpdatedMyRedis',
+    ],
+    [
+      'configures a reachable field with a key edge-stream does not read',
+      () => spoiled((config) => config.engineConfig.fieldConfigurations.push({ typeName: 'Employee', fieldName: 'tag', cacheConfiguration: { maxAge: 5 } })),
+      'has "cacheConfiguration" on Employee.tag (engineConfig.fieldConfigurations), which edge-stream does not apply',
+    ],
+    [
+      'has a directive edge-stream does not apply on a reachable type of its router schema',
+      () => spoiled((config) => (config.engineConfig.graphqlSchema = config.engineConfig.graphqlSchema.replace(/type Employee\b/, 'type Employee @policy(policies: [["p"]])'))),
+      'has @policy on type Employee (engineConfig.graphqlSchema, line',
     ],
     ['holds a schema that does not parse', () => spoiled((config) => (config.engineConfig.graphqlClientSchema = 'type Subscription {')), 'engineConfig.graphqlClientSchema is not a valid schema: Syntax Error'],
   ])('refuses a config that %s, in one line naming the file and the problem', async (_, text, problem) => {
@@ -100,6 +111,18 @@ describe('EXECUTION_CONFIG_FILE_PATH', () => {
         `edge-stream: invalid configuration: EXECUTION_CONFIG_FILE_PATH: is set, and so is ${other}: the execution config holds the whole graph; set only one of them`,
       )
     }
+  })
+
+  it('refuses a config whose subscriptions need a token while auth is off, naming the field', async () => {
+    const path = writeConfig(
+      'guarded.json',
+      spoiled((config) => {
+        config.engineConfig.fieldConfigurations.push({ typeName: 'Employee', fieldName: 'tag', authorizationConfiguration: { requiresAuthentication: true } })
+      }),
+    )
+    const { code, output } = await runToExit({ EXECUTION_CONFIG_FILE_PATH: path })
+    expect(code).toBe(1)
+    expect(output.trim()).toBe('edge-stream: invalid configuration: AUTH_JWKS_URL: Employee.tag has @authenticated or @requiresScopes: set AUTH_JWKS_URL or AUTH_SECRET')
   })
 
   it('refuses a subgraph URL override that is not a URL, naming its variable', async () => {

@@ -124,8 +124,8 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
     expect(routes.get('explicit')?.providerId).toBe('other')
   })
 
-  it('accepts and ignores federation directives, with or without their definitions', () => {
-    const { schema, routes } = loadEdfsSchema(/* GraphQL */ `
+  it('accepts and ignores federation directives, with or without their definitions, and reads the auth directives', () => {
+    const { schema, routes, authorizations } = loadEdfsSchema(/* GraphQL */ `
       extend schema
         @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@requires", { name: "@shareable", as: "@share" }])
         @composeDirective(name: "@custom")
@@ -139,7 +139,7 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
       type Employee @key(fields: "id") @key(fields: "email") @authenticated @tag(name: "hr") {
         id: Int! @external
         email: String! @shareable @share
-        name: String @requires(fields: "email") @override(from: "other") @inaccessible
+        name: String @requires(fields: "email") @override(from: "other")
         secret: String @requiresScopes(scopes: [["read:secret"]])
         details: Details @provides(fields: "surname")
       }
@@ -152,6 +152,9 @@ describe('loadEdfsSchema: Cosmo SDLs as users have them', () => {
     `)
     expect(routes.get('employeeUpdated')?.templates.map((t) => t.text)).toEqual(['employeeUpdated.{{ args.id }}'])
     expect(schema.getType('Employee')).toBeDefined()
+    // @authenticated on Employee guards its fields and the fields that return it.
+    expect(authorizations.get('Employee.secret')).toEqual({ requiresAuthentication: true, requiredOrScopes: [['read:secret']] })
+    expect(authorizations.get('Subscription.employeeUpdated')).toEqual({ requiresAuthentication: true, requiredOrScopes: [] })
     // @deprecated is a GraphQL directive and keeps its meaning.
     expect(schema.getType('Details')?.toConfig()).toMatchObject({ name: 'Details' })
     const details = schema.getType('Details') as { getFields(): Record<string, { deprecationReason?: string | null }> }
