@@ -35,7 +35,7 @@ export async function benchFederation(events: number, rounds: number, live: { ev
   const subgraphs = await startTestSubgraphs()
   const distinctEmployees = 100
   try {
-    const config = await composeTestGraph('without-filters')
+    const config = await composeTestGraph()
     await (await jetstreamManager(nats.nc)).streams.add({ name: 'FEDERATION', subjects: ['employeeUpdated.>'] })
     const js = jetstream(nats.nc)
     for (let first = 0; first < events; first += 2000) {

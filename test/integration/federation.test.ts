@@ -1,27 +1,30 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { composeTestGraph } from '../support/federation/compose'
+import { CursorCodec, subscriptionBinding } from '../../src/cursor/codec'
+import { composeGuardedTestGraph, composeTestGraph, type ComposedConfig } from '../support/federation/compose'
+import { signToken } from '../support/jwks-server'
 import { employee, startTestSubgraphs, type TestSubgraphs } from '../support/federation/subgraph-servers'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { streamUrl } from '../support/schemas'
 import { openSse, readNextEvents, type SseEvent } from '../support/sse-client'
 import { startTarget, type BundledConfig, type Target, type TargetName } from '../support/targets'
 
-// A Cosmo graph as `wgc router compose` writes it (the demo's employeeupdated SDL less its fields
-// with subscription filters, which an execution config may not have yet; employees, mood and
-// countries), served through EXECUTION_CONFIG_FILE_PATH on each runtime:
+// A Cosmo graph as `wgc router compose` writes it (the demo's employeeupdated SDL verbatim, its
+// subscription filters included; employees, mood and countries), served through
+// EXECUTION_CONFIG_FILE_PATH on each runtime:
 // events on real JetStream carry {"__typename":"Employee","id":…}; the rest comes from the
 // real subgraphs through _entities.
 
 let subgraphs: TestSubgraphs
 let admin: JetStreamAdmin
 let config: BundledConfig
+let guardedConfig: ComposedConfig
 
 beforeAll(async () => {
   subgraphs = await startTestSubgraphs()
   admin = await connectJetStream(inject('natsWsUrl'))
   // Every subject of the demo's employeeUpdated(employeeID:) field; each test uses its own employee ids.
   await admin.createStream({ name: 'FEDERATION_EMPLOYEES', subjects: ['employeeUpdated.>'] })
-  config = await composeTestGraph('without-filters')
+  ;[config, guardedConfig] = await Promise.all([composeTestGraph(), composeGuardedTestGraph()])
 })
 afterAll(async () => {
   await admin?.jsm.streams.delete('FEDERATION_EMPLOYEES').catch(() => {})
@@ -128,6 +131,54 @@ describe.each<TargetName>(['node', 'workerd', 'edge'])('a federated Cosmo graph 
     expect(dataOf(recovered!)).toEqual({ data: { employeeUpdated: { id: id + 3, notes: employee(id + 3).notes } } })
     // Each event, failed or not, moved the position: the ids are the cursors of four events in order.
     expect(new Set([ok, ...failed, recovered].map((event) => event!.id)).size).toBe(4)
+  })
+
+  it('cuts and resumes through events its subscription filter withholds: exactly the events that pass, each once', async () => {
+    const id = subjectId()
+    // The demo's filteredEmployeeUpdated: NOT IN id [2, 6, 9, 10, 12], on employeeUpdated.<id>.
+    const url = (params: Record<string, string>) => streamUrl(target.baseUrl, `subscription { filteredEmployeeUpdated(id: ${id}) { id details { forename } } }`, params)
+    const passes = (n: number) => ![2, 6, 9, 10, 12].includes(n)
+    const first12 = Array.from({ length: 12 }, (_, n) => n + 1)
+    const seqs = await admin.publish(`employeeUpdated.${id}`, first12.map(updated))
+    const first = await openSse(url({ from: 'earliest' }))
+    const received = await readNextEvents(first, first12.filter(passes).length)
+    // 12, withheld, is the log's last event: an id-only frame moves the client's position onto it.
+    const pending = first.next()
+    const cursorOf12 = new CursorCodec().encode(subscriptionBinding(['nats', 'default', '', `employeeUpdated.${id}`]), String(seqs.at(-1)))
+    await expect.poll(() => first.lastEventId(), { timeout: 10_000, interval: 20 }).toBe(cursorOf12)
+    first.cut()
+    await pending
+
+    const next24 = Array.from({ length: 24 }, (_, n) => (n % 12) + 1)
+    await admin.publish(`employeeUpdated.${id}`, next24.map(updated))
+    const resumed = await openSse(url({}), { headers: { 'Last-Event-ID': first.lastEventId() } })
+    received.push(...(await readNextEvents(resumed, next24.filter(passes).length)))
+    resumed.cut()
+    expect(received.map(dataOf)).toEqual(
+      [...first12, ...next24].filter(passes).map((n) => ({ data: { filteredEmployeeUpdated: { id: n, details: { forename: employee(n).details.forename } } } })),
+    )
+    expect(new Set(received.map((event) => event.id)).size).toBe(received.length)
+  })
+
+  it('applies @requiresScopes of a composed config: 401 without a token, 403 naming the missing scopes, 200 with them', async () => {
+    const secret = 'a-test-secret-of-at-least-32-characters!!'
+    const guarded = await startTarget(targetName, { ...env(), AUTH_SECRET: secret }, guardedConfig)
+    try {
+      const url = streamUrl(guarded.baseUrl, `subscription { employeeUpdated(employeeID: ${subjectId()}) { id } }`)
+      const token = (scope: string) => signToken(new TextEncoder().encode(secret), { sub: 'u', scope })
+      const refusal = async (response: Response) => ({ status: response.status, ...(await response.json()).errors[0] })
+      expect(await refusal(await fetch(url))).toMatchObject({ status: 401, extensions: { code: 'UNAUTHENTICATED' } })
+      expect(await refusal(await fetch(url, { headers: { Authorization: `Bearer ${await token('read:employee')}` } }))).toEqual({
+        status: 403,
+        message: "Unauthorized to load field 'Subscription.employeeUpdated': the token lacks the scopes read:events (required: read:employee AND read:events, or admin; the token has: read:employee)",
+        extensions: { code: 'FORBIDDEN' },
+      })
+      const allowed = await openSse(url, { headers: { Authorization: `Bearer ${await token('read:events read:employee')}` } })
+      expect(allowed.status).toBe(200)
+      allowed.cut()
+    } finally {
+      await guarded.close()
+    }
   })
 
   it('ends a stream before its subgraph requests pass SUBGRAPH_REQUESTS_PER_STREAM (Workers subrequests); the resume loses nothing', async () => {

@@ -2,7 +2,6 @@
  * Router execution configs composed by the real `wgc router compose` from graph.yaml and the
  * subgraph SDLs beside it, once per test process (a composition takes a few seconds).
  */
-import { parse, print, visit } from 'graphql'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +12,7 @@ import { promisify } from 'node:util'
 const here = fileURLToPath(new URL('.', import.meta.url))
 const wgc = fileURLToPath(new URL('../../../node_modules/.bin/wgc', import.meta.url))
 
-const compositions = new Map<string, Promise<ComposedConfig>>()
+let composition: Promise<ComposedConfig> | undefined
 
 export interface ComposedConfig {
   /** The file wgc wrote. */
@@ -21,27 +20,30 @@ export interface ComposedConfig {
   text: string
 }
 
-/**
- * Composes graph.yaml. `without-filters`: the employeeupdated SDL less its fields with
- * @openfed__subscriptionFilter (dropped from the verbatim file here, in code), for the entry
- * tests while execution configs with subscription filters are refused at start.
- */
-export function composeTestGraph(variant: 'verbatim' | 'without-filters' = 'verbatim'): Promise<ComposedConfig> {
-  let composition = compositions.get(variant)
-  if (!composition) {
-    composition = variant === 'verbatim' ? compose(join(here, 'graph.yaml')) : composeWithoutFilters()
-    compositions.set(variant, composition)
-  }
+/** Composes graph.yaml: the Cosmo demo's employeeupdated SDL verbatim, filters included. */
+export function composeTestGraph(): Promise<ComposedConfig> {
+  composition ??= compose(join(here, 'graph.yaml'))
   return composition
 }
 
-function composeWithoutFilters(): Promise<ComposedConfig> {
-  const verbatim = parse(readFileSync(join(here, 'subgraphs', 'employeeupdated.graphqls'), 'utf8'))
-  const unfiltered = visit(verbatim, {
-    FieldDefinition: (field) => (field.directives?.some((directive) => directive.name.value === 'openfed__subscriptionFilter') ? null : undefined),
-  })
+/**
+ * The same graph with the demo's employeeUpdated guarded by
+ * `@requiresScopes(scopes: [["read:employee", "read:events"], ["admin"]])`, composed by wgc as
+ * a user's would be (the SDL is changed here, in code; the file stays verbatim).
+ */
+export function composeGuardedTestGraph(): Promise<ComposedConfig> {
+  guardedComposition ??= composeGuarded()
+  return guardedComposition
+}
+
+let guardedComposition: Promise<ComposedConfig> | undefined
+
+function composeGuarded(): Promise<ComposedConfig> {
+  const field = 'employeeUpdated(employeeID: Int!): Employee! @edfs__natsSubscribe(subjects: ["employeeUpdated.{{ args.employeeID }}"])'
+  const verbatim = readFileSync(join(here, 'subgraphs', 'employeeupdated.graphqls'), 'utf8')
+  if (!verbatim.includes(field)) throw new Error('employeeupdated.graphqls no longer declares employeeUpdated as expected')
   const dir = mkdtempSync(join(tmpdir(), 'edge-stream-graph-'))
-  writeFileSync(join(dir, 'employeeupdated.graphqls'), print(unfiltered))
+  writeFileSync(join(dir, 'employeeupdated.graphqls'), verbatim.replace(field, `${field} @requiresScopes(scopes: [["read:employee", "read:events"], ["admin"]])`))
   const yaml = readFileSync(join(here, 'graph.yaml'), 'utf8')
     .replaceAll('./subgraphs/employeeupdated.graphqls', join(dir, 'employeeupdated.graphqls'))
     .replaceAll('./subgraphs/', `${join(here, 'subgraphs')}/`)
