@@ -4,6 +4,7 @@
  * through withheld events; `@authenticated`/`@requiresScopes` as 401/403 before any broker I/O;
  * and every directive that is neither applied nor harmless refusing the start in one line.
  */
+import { createClient } from 'graphql-sse'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { Env } from '../../src/config/env'
@@ -116,6 +117,29 @@ describe('@openfed__subscriptionFilter in an SDL', () => {
     const events = await readNextEvents(connection, 3)
     connection.cut()
     expect(events.map((event) => JSON.parse(event.data).data.taggedUpdates.id)).toEqual([1, 3, 4])
+  })
+
+  it("lets graphql-sse's client (POST) read on past an id-only frame: it dispatches the next events and fails nothing", async () => {
+    const { fetch, publish } = appWith(filteredSchema)
+    publish('employees.9', [{ id: 1 }, { id: 2 }, { id: 6 }])
+    const client = createClient({ url: `${base}/graphql/stream?from=earliest`, fetchFn: fetch, retryAttempts: 0 })
+    const results: unknown[] = []
+    let failure: unknown = null
+    const dispose = client.subscribe(
+      { query: 'subscription { employeeUpdated(id: 9) { id } }' },
+      { next: (result) => void results.push(result), error: (error) => void (failure = error), complete: () => {} },
+    )
+    try {
+      await expect.poll(() => results.length, { timeout: 5000, interval: 10 }).toBe(1)
+      // 2 and 6 were withheld at the end of that batch: the stream sent their id-only frame.
+      publish('employees.9', [{ id: 3 }])
+      await expect.poll(() => results.length, { timeout: 5000, interval: 10 }).toBe(2)
+    } finally {
+      dispose()
+      client.dispose()
+    }
+    expect(failure).toBeNull()
+    expect(results).toEqual([{ data: { employeeUpdated: { id: 1 } } }, { data: { employeeUpdated: { id: 3 } } }])
   })
 
   it('refuses a filter naming an argument the field does not have, or sitting elsewhere than a Subscription field', () => {
