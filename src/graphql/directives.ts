@@ -150,7 +150,8 @@ export function checkRouterSchemaDirectives(routerSdl: string, clientSchema: Gra
     for (const directive of site.directives) {
       const name = directive.name.value
       if (name in HARMLESS_DIRECTIVES || APPLIED_BY_COMPOSITION.has(name)) continue
-      throw new DirectiveError(refusal(`@${name} on ${site.label} (engineConfig.graphqlSchema${lineOf(directive).replace(/^ \(/, ', ').replace(/\)$/, '')})`))
+      const line = directive.loc ? `, line ${directive.loc.startToken.line}` : ''
+      throw new DirectiveError(`@${name} on ${site.label} (engineConfig.graphqlSchema${line}), which edge-stream does not apply and which could change what is delivered or to whom`)
     }
   }
 }
