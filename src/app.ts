@@ -10,7 +10,7 @@ import { CursorCodec, subscriptionBinding, type CursorKey } from './cursor/codec
 import { errorBody, RequestError } from './errors'
 import type { FederatedRenderer } from './federation/federated-renderer'
 import { authorize } from './graphql/authorization'
-import { filteredBatches } from './graphql/filtered-batches'
+import { filterBatch } from './graphql/filter-batch'
 import type { PreparedSubscription } from './graphql/operation'
 import { parseGraphQLParams, prepareSubscription } from './graphql/operation'
 import { PreparedSubscriptions } from './graphql/prepared-cache'
@@ -143,9 +143,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       noHistoryEvent: c.req.method === 'GET',
     }
     const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
-    const unfiltered = federated?.render ?? plainBatchRenderer(rendering)
+    const render = federated?.render ?? plainBatchRenderer(rendering)
     const filter = prepared.route.filter
-    const render = filter ? filteredBatches(unfiltered, filter, prepared.argumentsAsSent, rendering.cursorOf) : unfiltered
     const validUntilMs = c.get('identity')?.validUntilMs
     hooks.onOpen?.(stream)
     const body = createEventStream({
@@ -155,7 +154,16 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       maxStreamMs: validUntilMs === undefined ? maxStreamMs : Math.min(maxStreamMs, validUntilMs - Date.now()),
       clientSignal: c.req.raw.signal,
       onClose: (reason) => hooks.onClose?.(stream, stream.failure ?? reason),
-      run: (sink) => relay(sink, { provider, stream, render, retryMs, hooks, ...(federated ? { endsAfterBatch: federated.exhausted } : {}) }),
+      run: (sink) =>
+        relay(sink, {
+          provider,
+          stream,
+          render,
+          retryMs,
+          hooks,
+          ...(filter ? { filter: { apply: filterBatch(filter, prepared.argumentsAsSent), cursorOf: rendering.cursorOf } } : {}),
+          ...(federated ? { endsAfterBatch: federated.exhausted } : {}),
+        }),
     })
     return new Response(body, { headers: SSE_HEADERS })
   })

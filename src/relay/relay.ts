@@ -2,15 +2,16 @@
  * The relay: from a provider's batches to SSE frames, one stream at a time.
  *
  * It reads the provider with backpressure (the next batch is asked for only once the client
- * has taken the last one), hands each batch to the stream's renderer (projection, and whatever
- * runs between the broker and the frames: filters, entity resolution), writes the frames, and
+ * has taken the last one), applies the subscription's filter, hands what passes to the stream's
+ * renderer (projection, and entity resolution for federated graphs), writes the frames, and
  * turns failures into the protocol's `error` frames. Hooks see each stream's life once per
  * batch, never per event, so logs and metrics stay off the per-event path.
  */
 import { errorBody, StreamError } from '../errors'
+import type { FilteredBatch } from '../graphql/filter-batch'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../providers/provider'
 import type { CloseReason, FrameSink } from '../sse/event-stream'
-import { completeFrame, errorFrame, jitteredRetryMs } from '../sse/frames'
+import { completeFrame, errorFrame, jitteredRetryMs, positionFrame } from '../sse/frames'
 
 /** One stream as the hooks see it; the relay keeps its counters. */
 export interface RelayStream {
@@ -65,6 +66,11 @@ export interface RelayOptions {
   /** The `retry` of error frames, jittered. */
   retryMs: number
   hooks: RelayHooks
+  /** A subscription filter: what it withholds is not rendered, and its position goes out as an id-only frame. */
+  filter?: {
+    apply(items: readonly ProviderItem[]): FilteredBatch
+    cursorOf(position: string): string
+  }
   /**
    * Asked after each batch: true ends the stream there, without `complete`, and the client
    * resumes on a new request (a request's budget, such as Workers' subrequests, is spent).
@@ -73,14 +79,17 @@ export interface RelayOptions {
 }
 
 /** Runs the stream until the provider ends, the client goes or a failure is reported; never throws. */
-export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, endsAfterBatch }: RelayOptions): Promise<void> {
+export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, filter, endsAfterBatch }: RelayOptions): Promise<void> {
   try {
     for await (const batch of provider.open(stream.route, stream.start, sink.signal)) {
-      const rendered = render(batch, sink.signal)
-      const frames = typeof rendered === 'string' ? rendered : await rendered
+      const { items, withheldUpTo } = filter ? filter.apply(batch) : { items: batch, withheldUpTo: undefined }
+      const rendered = items.length === 0 ? '' : render(items, sink.signal)
+      let frames = typeof rendered === 'string' ? rendered : await rendered
       if (sink.signal.aborted) break
+      if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
       sink.write(frames)
-      countBatch(stream, batch, frames, hooks)
+      countBatch(stream, items, frames, hooks)
+      if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
       await sink.ready()
       if (sink.signal.aborted || endsAfterBatch?.()) break
     }
