@@ -21,6 +21,7 @@ import { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider
 import { JetStreamProvider } from './providers/nats/jetstream-provider'
 import { connectionPerStream, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
+import type { RelayHooks } from './relay/relay'
 import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
 import { LiveFanout } from './providers/shared/live-fanout'
@@ -39,6 +40,8 @@ export interface Platform {
    * Only where one process serves many streams: a Workers or Vercel connection serves one request.
    */
   shareLiveReads?: boolean
+  /** Hooks over each stream's life for this configuration (the Node entry's metrics when METRICS_PORT is set). */
+  hooks?: (config: Config) => RelayHooks | undefined
 }
 
 export interface Server {
@@ -98,8 +101,10 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   const providers = new Map<string, Provider>()
   for (const route of schema.routes.values()) {
     const key = providerKey(route.kind, route.providerId)
-    if (!providers.has(key)) providers.set(key, providerFactories[route.kind](route.providerId, context))
+    if (providers.has(key)) continue
+    providers.set(key, providerFactories[route.kind](route.providerId, context))
   }
+  const hooks = platform.hooks?.(config)
   const app = createApp({
     schema,
     providers,
@@ -125,6 +130,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
         }
       : {}),
     log,
+    ...(hooks ? { hooks } : {}),
   })
   return { app, config, memoryBroker, log }
 }

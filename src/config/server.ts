@@ -7,6 +7,8 @@ import { boolean, ConfigError, integer, list, seconds, type Env } from './env'
 
 export interface ServerConfig {
   port: number
+  /** Node: the port of the Prometheus `/metrics` listener, on the same address; undefined: off. */
+  metricsPort: number | undefined
   heartbeatMs: number
   retryMs: number
   maxStreamMs: number
@@ -24,6 +26,7 @@ export interface ServerConfig {
 export function readServerConfig(env: Env): ServerConfig {
   return {
     port: integer(env, 'PORT', 8787, 0, 65535),
+    metricsPort: metricsPort(env),
     heartbeatMs: seconds(env, 'HEARTBEAT_SECONDS', 15),
     retryMs: integer(env, 'RETRY_MS', 2000, 0, 600_000),
     maxStreamMs: seconds(env, 'MAX_STREAM_SECONDS', 3600),
@@ -34,6 +37,13 @@ export function readServerConfig(env: Env): ServerConfig {
     logLevel: logLevel(env),
     requireHistory: boolean(env, 'REQUIRE_HISTORY', false),
   }
+}
+
+function metricsPort(env: Env): number | undefined {
+  if (env.METRICS_PORT === undefined || env.METRICS_PORT === '') return undefined
+  const port = integer(env, 'METRICS_PORT', 0, 1, 65535)
+  if (port === integer(env, 'PORT', 8787, 0, 65535)) throw new ConfigError('METRICS_PORT', `must differ from PORT (${port}): metrics have a listener of their own`)
+  return port
 }
 
 function cursorKeys(env: Env): CursorKey[] {

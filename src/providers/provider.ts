@@ -22,7 +22,14 @@ export type ProviderItem =
    * `error`: the broker's entry holds no payload (e.g. a Redis entry without its `data`
    * field); the client gets this message as the event's GraphQL error, and the stream goes on.
    */
-  | { type: 'event'; position: string | undefined; text: string; error?: string }
+  | {
+      type: 'event'
+      position: string | undefined
+      text: string
+      error?: string
+      /** When the broker stored the event (ms since the epoch), where it says (JetStream, Redis ids, memory). */
+      publishedAt?: number
+    }
   /** `resumedFrom` is the position just before the first event that follows. */
   | { type: 'gap'; requested: string | null; resumedFrom: string; reason: GapReason }
   /**
@@ -30,6 +37,12 @@ export type ProviderItem =
    * follow are live only, at most once, without positions. Said once, before the first of them.
    */
   | { type: 'no-history'; names: string[] }
+  /**
+   * How many events lay between the start position and the head of the log when the read
+   * began, where the broker says so without another request (a JetStream consumer's
+   * num_pending). Said once, before the first event; nothing is sent for it (metrics, logs).
+   */
+  | { type: 'backlog'; events: number }
 
 /**
  * One broker behind one small interface. `open` yields batches in log order and

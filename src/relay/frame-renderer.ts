@@ -27,6 +27,7 @@ export function itemFrame({ responseKey, resultOf, cursorOf, noHistoryEvent }: F
       return gapFrame(item.requested === null ? null : cursorOf(item.requested), cursorOf(item.resumedFrom), item.reason)
     }
     if (item.type === 'no-history') return noHistoryEvent ? noHistoryFrame(item.names) : ''
+    if (item.type === 'backlog') return ''
     const result = item.error === undefined ? resultOf(item.text) : JSON.stringify({ data: null, errors: [{ message: item.error, path: [responseKey] }] })
     return nextFrame(item.position === undefined ? undefined : cursorOf(item.position), result)
   }

@@ -42,8 +42,11 @@ export type StreamEnd = CloseReason | NonNullable<RelayStream['failure']>
 export interface RelayHooks {
   /** Before the provider is opened. */
   onOpen?(stream: RelayStream): void
-  /** One provider batch was written: `events` next frames, its gaps, `bytes` of frames (UTF-16 units). */
-  onBatch?(stream: RelayStream, batch: { events: number; gaps: readonly GapItem[]; bytes: number }): void
+  /**
+   * One provider batch was written: `events` next frames, its gaps, `bytes` of frames (UTF-16
+   * units), and the batch's `items` and `frames` for hooks that look closer (metrics).
+   */
+  onBatch?(stream: RelayStream, batch: { events: number; gaps: readonly GapItem[]; bytes: number; items: readonly ProviderItem[]; frames: string }): void
   /** The stream's events have no log behind them: live, at most once, without ids (before the batch's onBatch). */
   onNoHistory?(stream: RelayStream, item: NoHistoryItem): void
   /** A permanent or retryable refusal the client may see (`StreamError`). */
@@ -111,11 +114,12 @@ function countBatch(stream: RelayStream, batch: readonly ProviderItem[], frames:
       hooks.onNoHistory?.(stream, item)
       continue
     }
+    if (item.type === 'backlog') continue
     events++
     if (item.position !== undefined) stream.lastPosition = item.position
   }
   stream.events += events
-  hooks.onBatch?.(stream, { events, gaps, bytes: frames.length })
+  hooks.onBatch?.(stream, { events, gaps, bytes: frames.length, items: batch, frames })
 }
 
 /** A refusal as the client may see it (ending the subscription when permanent); anything else as UPSTREAM_UNAVAILABLE. */

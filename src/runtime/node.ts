@@ -10,9 +10,12 @@ import { startDemoTicker } from '../demo/schema'
 import { DEFAULT_MAX_STREAMS } from '../limits/stream-limit'
 import { sharedConnection } from '../providers/nats/nats-connection'
 import { nodeUpstashClient } from '../providers/redis/upstash-node'
+import { serveMetrics } from '../metrics/metrics-server'
+import { streamMetrics, type StreamMetrics } from '../metrics/stream-metrics'
 import { createServerFromEnv } from '../setup'
 
 let server
+let metrics: StreamMetrics | undefined
 try {
   // One process holds every stream it accepts: past MAX_STREAMS it refuses new ones instead of running out of memory.
   server = createServerFromEnv({ MAX_STREAMS: String(DEFAULT_MAX_STREAMS), ...process.env }, {
@@ -22,6 +25,7 @@ try {
     natsConnector: sharedConnection,
     // Its streams at the head of a route share one reader: one consumer and one decode per event.
     shareLiveReads: true,
+    hooks: (config) => (config.metricsPort === undefined ? undefined : (metrics = streamMetrics()).hooks),
   })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
@@ -35,7 +39,19 @@ const stopDemo =
     ? startDemoTicker((subject, payload) => memoryBroker.publish(subject, JSON.stringify(payload)))
     : () => {}
 
-const http = serve({ fetch: app.fetch, port: config.port, hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
+const hostname = process.env.HOST ?? '127.0.0.1'
+if (metrics && config.metricsPort !== undefined) {
+  const port = config.metricsPort
+  serveMetrics(metrics.registry, port, hostname).then(
+    () => log('info', 'metrics.listening', { url: `http://${hostname}:${port}/metrics` }),
+    (error: unknown) => {
+      console.error(`edge-stream: METRICS_PORT: cannot listen on ${hostname}:${port}: ${error instanceof Error ? error.message : String(error)}`)
+      process.exit(1)
+    },
+  )
+}
+
+const http = serve({ fetch: app.fetch, port: config.port, hostname }, (info) => {
   log('info', 'server.listening', { url: `http://${info.address}:${info.port}`, schema: config.schema.source })
   if (config.schema.source === 'demo') console.log(`edge-stream demo: open http://127.0.0.1:${info.port}/`)
 })

@@ -87,6 +87,11 @@ describe('stream logs', () => {
     expect(firstClose).toMatchObject({ streamId: open!.streamId, reason: 'client-gone', events: 3, lastSent: '3' })
     expect(secondClose).toMatchObject({ streamId: resumed!.streamId, reason: 'client-gone', events: 1, lastSent: '3' })
     expect(firstClose!.durationMs).toEqual(expect.any(Number))
+    // The close line sums the stream up (Workers have no other metrics): one event was left after the cursor.
+    expect(firstClose).toMatchObject({ field: 'events', provider: 'nats:default', gaps: 0, chars: expect.any(Number), firstEventMs: expect.any(Number) })
+    expect(firstClose).not.toHaveProperty('resumeDepth')
+    expect(secondClose).toMatchObject({ resumeDepth: 1, gaps: 0 })
+    expect(secondClose!.chars).toBe(second.raw().length - 'retry: 2000\n: ok\n\n'.length)
     everyLine.push(...app.lines)
   })
 
@@ -109,17 +114,22 @@ describe('stream logs', () => {
     await expect.poll(() => app.events('stream.close').find((line) => line.streamId === gap[0]!.streamId)).toMatchObject({
       reason: 'max-duration',
       events: 5,
+      gaps: 1,
       lastSent: '10',
+      resumeDepth: 5,
     })
     everyLine.push(...app.lines)
   })
 
   it('logs an unreachable broker as an upstream error and the close that follows, without its token', async () => {
-    const app = loggedApp({ NATS_DEFAULT_URL: `ws://127.0.0.1:${await freePort()}`, NATS_DEFAULT_TOKEN: SECRETS.natsToken })
+    const deadPort = await freePort()
+    const app = loggedApp({ NATS_DEFAULT_URL: `ws://127.0.0.1:${deadPort}`, NATS_DEFAULT_TOKEN: SECRETS.natsToken })
     const connection = await openSse(streamUrl('', eventsQuery('offline', 'a')), { headers: { Authorization: `Bearer ${SECRETS.bearer}` } }, app.fetch)
     expect(await connection.next()).toMatchObject({ event: 'error' })
     await expect.poll(() => app.events('stream.close')).toEqual([expect.objectContaining({ reason: 'upstream-error', events: 0 })])
-    expect(app.events('stream.upstream_error')).toEqual([expect.objectContaining({ level: 'error', error: expect.any(String) })])
+    expect(app.events('stream.upstream_error')).toEqual([
+      expect.objectContaining({ level: 'error', provider: 'nats:default', error: expect.any(String) }),
+    ])
     everyLine.push(...app.lines)
   })
 

@@ -5,6 +5,7 @@ interface Entry {
   seq: number
   subject: string
   text: string
+  publishedAt: number
 }
 
 /**
@@ -20,7 +21,7 @@ export class MemoryBroker {
   constructor(private readonly maxMessages = 100_000) {}
 
   publish(subject: string, text: string): number {
-    this.entries.push({ seq: ++this.lastSeq, subject, text })
+    this.entries.push({ seq: ++this.lastSeq, subject, text, publishedAt: Date.now() })
     if (this.entries.length > this.maxMessages) this.entries.splice(0, this.entries.length - this.maxMessages)
     for (const wake of this.waiters) wake()
     this.waiters.clear()
@@ -85,7 +86,7 @@ export class MemoryProvider implements Provider {
         continue
       }
       next = entries[entries.length - 1]!.seq + 1
-      yield entries.map((entry): ProviderItem => ({ type: 'event', position: String(entry.seq), text: entry.text }))
+      yield entries.map((entry): ProviderItem => ({ type: 'event', position: String(entry.seq), text: entry.text, publishedAt: entry.publishedAt }))
     }
   }
 }

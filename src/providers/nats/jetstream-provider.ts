@@ -102,19 +102,21 @@ export class JetStreamProvider implements Provider {
     const filterHere = subjects.length > 1 && !supportsManyFilters(nc)
     if (plan.deliver === 'from' && plan.gap) yield [plan.gap]
 
-    const consumer = await addConsumer(jsm, stream, {
+    const { name: consumer, pending } = await addConsumer(jsm, stream, {
       subjects: filterHere ? [] : subjects,
       ...(plan.deliver === 'from' ? { sequence: plan.sequence } : {}),
     })
     const mailbox = new Mailbox<ProviderItem>()
+    // Not when filtering here: the count would include other subjects' messages.
+    if (plan.deliver === 'from' && !filterHere) mailbox.push({ type: 'backlog', events: pending })
     // Large messages fill a pull by bytes before its count; the largest one the server takes must fit.
     const maxBytes = Math.max(this.pullMaxBytes, (nc.info?.max_payload ?? 0) + MESSAGE_OVERHEAD_BYTES)
     let failure: Error | undefined
     // Everything one WebSocket frame brings arrives in one turn, so it leaves as one batch.
     const puller = new ConsumerPuller(nc, stream, consumer, {
-      message: (position, m) => {
+      message: (position, m, publishedAt) => {
         if (!filterHere || subjects.some((s) => subjectMatches(s, m.subject))) {
-          mailbox.push({ type: 'event', position, text: m.string() })
+          mailbox.push({ type: 'event', position, text: m.string(), publishedAt })
         }
       },
       ended: () => mailbox.notify(),

@@ -28,8 +28,11 @@ export interface ConsumerStart {
 
 /** What pulls bring: messages in stream order, pulls that end short, or a failure. */
 export interface PullHandlers {
-  /** `sequence` is the stream sequence as decimal text; `message.subject` is the one it was published on. */
-  message(sequence: string, message: Msg): void
+  /**
+   * `sequence` is the stream sequence as decimal text; `message.subject` is the one it was
+   * published on; `publishedAt` when the stream stored it (ms since the epoch).
+   */
+  message(sequence: string, message: Msg, publishedAt: number): void
   /** A pull ended before its whole batch came (it expired, or ran out of bytes): `outstanding` fell. */
   ended(): void
   failed(error: Error): void
@@ -48,9 +51,15 @@ const INACTIVE_THRESHOLD_MS = 5 * 60_000
 const MISSED_HEARTBEATS = 2
 const IDLE_HEARTBEAT = 100
 
-export async function addConsumer(jsm: JetStreamManager, stream: string, start: ConsumerStart): Promise<string> {
+/** A new consumer's name, and the messages it has to deliver before it reaches the head of the stream. */
+export interface AddedConsumer {
+  name: string
+  pending: number
+}
+
+export async function addConsumer(jsm: JetStreamManager, stream: string, start: ConsumerStart): Promise<AddedConsumer> {
   const name = `edge_stream_${nuid.next()}`
-  await jsm.consumers.add(stream, {
+  const info = await jsm.consumers.add(stream, {
     name,
     ack_policy: AckPolicy.None,
     mem_storage: true,
@@ -62,14 +71,14 @@ export async function addConsumer(jsm: JetStreamManager, stream: string, start: 
     ...(start.subjects.length === 1 ? { filter_subject: start.subjects[0] } : {}),
     ...(start.subjects.length > 1 ? { filter_subjects: start.subjects } : {}),
   })
-  return name
+  return { name, pending: info.num_pending }
 }
 
 export class ConsumerPuller {
   private readonly subscription: Subscription
   private readonly inbox = createInbox()
   private readonly nextSubject: string
-  /** The ack subject of every message carries `.<stream>.<consumer>.<deliveries>.<stream seq>.<delivery seq>.` */
+  /** The ack subject of every message carries `.<stream>.<consumer>.<deliveries>.<stream seq>.<delivery seq>.<timestamp ns>.` */
   private readonly marker: string
   private lastDelivery = 0
   /**
@@ -151,12 +160,14 @@ export class ConsumerPuller {
     if (at < 0) return this.fail(new Error('a JetStream message without its ack subject'))
     const sequenceAt = reply.indexOf('.', at + this.marker.length) + 1
     const deliveryAt = reply.indexOf('.', sequenceAt) + 1
-    const delivery = Number(reply.slice(deliveryAt, reply.indexOf('.', deliveryAt)))
+    const timestampAt = reply.indexOf('.', deliveryAt) + 1
+    const delivery = Number(reply.slice(deliveryAt, timestampAt - 1))
     if (delivery !== this.lastDelivery + 1) {
       return this.fail(new Error(`JetStream delivery ${delivery} after ${this.lastDelivery}: the consumer lost its place`))
     }
     this.lastDelivery = delivery
-    this.handlers.message(reply.slice(sequenceAt, deliveryAt - 1), message)
+    const publishedAt = Number(reply.slice(timestampAt, reply.indexOf('.', timestampAt))) / 1e6
+    this.handlers.message(reply.slice(sequenceAt, deliveryAt - 1), message, publishedAt)
     this.pending--
   }
 

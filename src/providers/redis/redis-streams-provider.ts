@@ -186,7 +186,10 @@ function applyPlan(positions: string[], anchored: boolean[], i: number, plan: Ke
 function eventItem(entry: StreamEntry, position: string): ProviderItem {
   const fields = entry.fields ?? []
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === PAYLOAD_FIELD && typeof fields[i + 1] === 'string') return { type: 'event', position, text: fields[i + 1] as string }
+    if (fields[i] === PAYLOAD_FIELD && typeof fields[i + 1] === 'string') {
+      // An id XADD chose (`*`) starts with the milliseconds at which Redis stored the entry.
+      return { type: 'event', position, text: fields[i + 1] as string, publishedAt: Number(entry.id.slice(0, entry.id.indexOf('-'))) }
+    }
   }
   return { type: 'event', position, text: '', error: `Redis stream entry ${entry.id} has no "${PAYLOAD_FIELD}" field` }
 }
