@@ -51,6 +51,8 @@ export interface AppOptions {
   /** HTML served at `/` (the demo page). */
   homePage?: string
   log?: Logger
+  /** The broker host(s) of each provider by `kind:providerId`, without credentials, named when a broker fails a stream. */
+  providerHosts?: ReadonlyMap<string, string>
   /** Called over each stream's life (metrics, tracing), after the stream log's own hooks. */
   hooks?: RelayHooks
   /** A federated graph's renderer: resolves entities from subgraphs (see federation/federated-renderer.ts). */
@@ -72,7 +74,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
   const limits = options.limits ?? defaultLimits
   const maxStreams = options.maxStreams ?? 0
   const limit = maxStreams > 0 ? streamLimit(maxStreams) : undefined
-  const hooks = combineHooks(streamLog(log), ...(limit ? [limit.hooks] : []), ...(options.hooks ? [options.hooks] : []))
+  const hooks = combineHooks(streamLog(log, (route) => options.providerHosts?.get(providerKey(route.kind, route.providerId))), ...(limit ? [limit.hooks] : []), ...(options.hooks ? [options.hooks] : []))
   const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
 
   for (const [field, route] of schema.routes) {

@@ -21,6 +21,7 @@ import { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider
 import { JetStreamProvider } from './providers/nats/jetstream-provider'
 import { connectionPerStream, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
+import { probeTargets, providerHosts, type ProbeTarget } from './probes/provider-probes'
 import type { RelayHooks } from './relay/relay'
 import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
@@ -50,6 +51,8 @@ export interface Server {
   /** The embedded broker, when some provider runs in memory (the demo does). */
   memoryBroker: MemoryBroker | undefined
   log: Logger
+  /** The broker URLs to probe at start or first use (probes/provider-probes.ts). */
+  probeTargets: ProbeTarget[]
 }
 
 /** What a provider factory may use besides its own variables. */
@@ -99,10 +102,12 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   let memoryBroker: MemoryBroker | undefined
   const context: ProviderContext = { env, config, platform, log, memoryBroker: () => (memoryBroker ??= new MemoryBroker()) }
   const providers = new Map<string, Provider>()
+  const targets: ProbeTarget[] = []
   for (const route of schema.routes.values()) {
     const key = providerKey(route.kind, route.providerId)
     if (providers.has(key)) continue
     providers.set(key, providerFactories[route.kind](route.providerId, context))
+    targets.push(...probeTargets(route.kind, route.providerId, env))
   }
   const hooks = platform.hooks?.(config)
   const app = createApp({
@@ -117,6 +122,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     corsCredentials: config.corsCredentials,
     ...(config.auth ? { auth: config.auth } : {}),
     limits: config.limits,
+    providerHosts: providerHosts(targets),
     ...(config.schema.source === 'demo' ? { homePage: demoPage } : {}),
     ...(federated
       ? {
@@ -132,7 +138,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     log,
     ...(hooks ? { hooks } : {}),
   })
-  return { app, config, memoryBroker, log }
+  return { app, config, memoryBroker, log, probeTargets: targets }
 }
 
 function loadSchema(config: Config): EdfsSchema {

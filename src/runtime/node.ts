@@ -11,6 +11,8 @@ import { DEFAULT_MAX_STREAMS } from '../limits/stream-limit'
 import { sharedConnection } from '../providers/nats/nats-connection'
 import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { serveMetrics } from '../metrics/metrics-server'
+import { nodeProbe } from '../probes/node-probe'
+import { probeProviders } from '../probes/provider-probes'
 import { streamMetrics, type StreamMetrics } from '../metrics/stream-metrics'
 import { createServerFromEnv } from '../setup'
 
@@ -33,7 +35,9 @@ try {
   process.exit(1)
 }
 
-const { app, config, memoryBroker, log } = server
+const { app, config, memoryBroker, log, probeTargets } = server
+// A wrong broker URL shows in the log at start, not first at a client; the server serves either way.
+void probeProviders(probeTargets, nodeProbe, log)
 const stopDemo =
   config.schema.source === 'demo' && memoryBroker
     ? startDemoTicker((subject, payload) => memoryBroker.publish(subject, JSON.stringify(payload)))

@@ -8,10 +8,13 @@
 import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
+import { fetchProbe, probeProviders } from '../probes/provider-probes'
 import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
 import { createServerFromEnv, type Server } from '../setup'
 
 let server: Promise<Server> | undefined
+/** The brokers are probed once per isolate, at its first request (a Worker has no start of its own). */
+let probed = false
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -23,6 +26,10 @@ export default {
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
       return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })
+    }
+    if (!probed) {
+      probed = true
+      ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
     }
     return built.app.fetch(request, env, ctx)
   },

@@ -128,7 +128,7 @@ describe('stream logs', () => {
     expect(await connection.next()).toMatchObject({ event: 'error' })
     await expect.poll(() => app.events('stream.close')).toEqual([expect.objectContaining({ reason: 'upstream-error', events: 0 })])
     expect(app.events('stream.upstream_error')).toEqual([
-      expect.objectContaining({ level: 'error', provider: 'nats:default', error: expect.any(String) }),
+      expect.objectContaining({ level: 'error', provider: 'nats:default', host: `127.0.0.1:${deadPort}`, error: expect.any(String) }),
     ])
     everyLine.push(...app.lines)
   })

@@ -8,6 +8,8 @@ import { ensureCommand, startProcess, startRestartable } from './processes'
 export interface NatsServer {
   /** ws://127.0.0.1:port, what the function connects to. */
   wsUrl: string
+  /** The client (TCP) port, which answers `INFO {…}` where a WebSocket upgrade is expected. */
+  clientPort: number
   /** http://127.0.0.1:port of the monitoring endpoints (/connz, /jsz, …), to count what clients hold. */
   monitorUrl: string
   /** Stops the server (SIGTERM, a clean shutdown) and starts it again on the same ports and storage. */
@@ -58,6 +60,7 @@ export async function startNatsServer(binary: string): Promise<NatsServer> {
   const start = () => startProcess(binary, ['-c', configFile], /Server is ready/)
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
+    clientPort: port,
     monitorUrl: `http://127.0.0.1:${httpPort}`,
     ...(await startRestartable(start, dir)),
   }
