@@ -74,7 +74,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
   const limits = options.limits ?? defaultLimits
   const maxStreams = options.maxStreams ?? 0
   const limit = maxStreams > 0 ? streamLimit(maxStreams) : undefined
-  const hooks = combineHooks(streamLog(log, (route) => options.providerHosts?.get(providerKey(route.kind, route.providerId))), ...(limit ? [limit.hooks] : []), ...(options.hooks ? [options.hooks] : []))
+  const hostOf = (route: ResolvedRoute) => options.providerHosts?.get(providerKey(route.kind, route.providerId))
+  const hooks = combineHooks(streamLog(log, hostOf), ...(limit ? [limit.hooks] : []), ...(options.hooks ? [options.hooks] : []))
   const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
 
   for (const [field, route] of schema.routes) {

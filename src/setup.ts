@@ -21,11 +21,11 @@ import { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider
 import { JetStreamProvider } from './providers/nats/jetstream-provider'
 import { connectionPerStream, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
-import { probeTargets, providerHosts, type ProbeTarget } from './probes/provider-probes'
-import type { RelayHooks } from './relay/relay'
 import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
 import { LiveFanout } from './providers/shared/live-fanout'
+import { probeTargets, providerHosts, type ProbeTarget } from './probes/provider-probes'
+import type { RelayHooks } from './relay/relay'
 
 /** What differs between runtimes when building the app from the environment. */
 export interface Platform {

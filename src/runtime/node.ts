@@ -8,15 +8,16 @@ import './node-websocket'
 import { ConfigError } from '../config/env'
 import { startDemoTicker } from '../demo/schema'
 import { DEFAULT_MAX_STREAMS } from '../limits/stream-limit'
-import { sharedConnection } from '../providers/nats/nats-connection'
-import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { serveMetrics } from '../metrics/metrics-server'
+import { streamMetrics, type StreamMetrics } from '../metrics/stream-metrics'
 import { nodeProbe } from '../probes/node-probe'
 import { probeProviders } from '../probes/provider-probes'
-import { streamMetrics, type StreamMetrics } from '../metrics/stream-metrics'
+import { sharedConnection } from '../providers/nats/nats-connection'
+import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createServerFromEnv } from '../setup'
 
 let server
+/** Made only when METRICS_PORT is set: without it, no hook runs for metrics. */
 let metrics: StreamMetrics | undefined
 try {
   // One process holds every stream it accepts: past MAX_STREAMS it refuses new ones instead of running out of memory.
@@ -27,7 +28,11 @@ try {
     natsConnector: sharedConnection,
     // Its streams at the head of a route share one reader: one consumer and one decode per event.
     shareLiveReads: true,
-    hooks: (config) => (config.metricsPort === undefined ? undefined : (metrics = streamMetrics()).hooks),
+    hooks: (config) => {
+      if (config.metricsPort === undefined) return undefined
+      metrics = streamMetrics()
+      return metrics.hooks
+    },
   })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
