@@ -83,7 +83,8 @@ const providerFactories: Record<ProviderKind, ProviderFactory> = {
           })
     return platform.shareLiveReads ? new LiveFanout(provider) : provider
   },
-  kafka: (providerId, { env }) => createKafkaProvider(kafkaSettings(env, providerId)),
+  // The resume depth costs a request per resume: asked for only where metrics report it.
+  kafka: (providerId, { env, config }) => createKafkaProvider(kafkaSettings(env, providerId), { reportBacklog: config.metricsPort !== undefined }),
   redis(providerId, { env, platform }) {
     const settings = redisSettings(env, providerId)
     const client = platform.upstashClient

@@ -64,7 +64,7 @@ export function streamMetrics(registry: Registry = new Registry()): StreamMetric
   })
   const resumeDepth = new Histogram({
     name: 'edge_stream_resume_depth_events',
-    help: 'Events between a resumed stream\'s cursor and the head of the log, where the broker says (JetStream).',
+    help: 'Events between a resumed stream\'s cursor and the head of the log, where the broker says (JetStream, Kafka).',
     labelNames: STREAM_LABELS,
     buckets: DEPTH_BUCKETS,
     registers,

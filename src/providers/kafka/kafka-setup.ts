@@ -15,8 +15,8 @@ export interface KafkaSettings {
   requestTimeoutMs: number
 }
 
-/** The Kafka provider over the HTTP protocol its settings name. */
-export function createKafkaProvider(settings: KafkaSettings): KafkaProvider {
+/** The Kafka provider over the HTTP protocol its settings name; `reportBacklog`: see KafkaStreamOptions. */
+export function createKafkaProvider(settings: KafkaSettings, { reportBacklog = false } = {}): KafkaProvider {
   const reader: KafkaReader = settings.adapter === 'redpanda' ? new RedpandaProxyReader(settings) : new UpstashRestReader(settings)
-  return new KafkaProvider(reader, { pollTimeoutMs: settings.pollTimeoutMs })
+  return new KafkaProvider(reader, { pollTimeoutMs: settings.pollTimeoutMs, reportBacklog })
 }

@@ -14,6 +14,11 @@ export interface KafkaStreamOptions {
   batchSize?: number
   /** How often the partition counts are checked for partitions added meanwhile. */
   metadataRefreshMs?: number
+  /**
+   * A resumed stream asks for the partitions' log ends (one more request) to say how many
+   * records lie between its cursor and the head (a `backlog` item): only where metrics use it.
+   */
+  reportBacklog?: boolean
 }
 
 interface Partition extends TopicPartition {
@@ -55,7 +60,8 @@ export class KafkaStream {
   private partitions: Partition[] = []
   /** Encoded offsets of each topic: only the group of the partition that moved is re-encoded. */
   private groups: string[] = []
-  private readonly pendingGaps: ProviderItem[] = []
+  /** Gaps, and a resume's backlog, yielded before the next records. */
+  private readonly pendingNotices: ProviderItem[] = []
   private failure: { error: unknown } | undefined
   private inflight = 0
   private fetchTurn = 0
@@ -93,8 +99,8 @@ export class KafkaStream {
       await this.begin(start, signal)
       while (!signal.aborted) {
         if (this.failure) throw this.failure.error
-        if (this.pendingGaps.length > 0) {
-          yield this.pendingGaps.splice(0)
+        if (this.pendingNotices.length > 0) {
+          yield this.pendingNotices.splice(0)
           continue
         }
         this.checkMetadataWhenDue(signal)
@@ -150,8 +156,13 @@ export class KafkaStream {
     const recreated = !this.topics.every((_, topicIndex) => fits(topicIndex)) || lost.some((p, i) => p.next >= lostStarts[i]!)
     // Before any event, the one place a partition may go back: the gap names the client's cursor, nothing is sent twice on this connection.
     lost.forEach((partition, i) => this.advance(partition, lostStarts[i]!, { backwards: true }))
+    if (this.options.reportBacklog) {
+      const ends = await this.reader.offsets(this.partitions, 'end', signal, this.partitions.map((p) => p.next))
+      const behind = this.partitions.reduce((sum, partition, i) => sum + Math.max(0, (ends[i] ?? partition.next) - partition.next), 0)
+      this.pendingNotices.push({ type: 'backlog', events: behind })
+    }
     if (recreated || lost.length > 0) {
-      this.pendingGaps.push({ type: 'gap', requested: start.position, resumedFrom: this.position(), reason: recreated ? 'unknown-position' : 'retention' })
+      this.pendingNotices.push({ type: 'gap', requested: start.position, resumedFrom: this.position(), reason: recreated ? 'unknown-position' : 'retention' })
     }
   }
 
@@ -274,7 +285,7 @@ export class KafkaStream {
       partition.beyondEnd = undefined
       const requested = this.position()
       this.advance(partition, start!)
-      this.pendingGaps.push({ type: 'gap', requested, resumedFrom: this.position(), reason: 'retention' })
+      this.pendingNotices.push({ type: 'gap', requested, resumedFrom: this.position(), reason: 'retention' })
       return
     }
     if (partition.beyondEnd !== offset) {
