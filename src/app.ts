@@ -26,7 +26,7 @@ import { plainBatchRenderer, type FrameRendering } from './relay/frame-renderer'
 import { combineHooks } from './relay/hooks'
 import { relay, type RelayHooks, type RelayStream } from './relay/relay'
 import { streamLog } from './relay/stream-log'
-import { createEventStream } from './sse/event-stream'
+import { createEventStream, type EventStreamOptions } from './sse/event-stream'
 import { SSE_HEADERS } from './sse/frames'
 
 export interface AppOptions {
@@ -57,6 +57,8 @@ export interface AppOptions {
   hooks?: RelayHooks
   /** A federated graph's renderer: resolves entities from subgraphs (see federation/federated-renderer.ts). */
   federation?: FederatedRenderer
+  /** Makes a stream's response; by default its body is a web ReadableStream (the Node entry writes to the socket instead). */
+  eventStreamResponse?: (request: Request, stream: EventStreamOptions) => Response
 }
 
 /** The variables the app's middleware puts on the request context. */
@@ -150,7 +152,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
     const filter = prepared.route.filter
     const validUntilMs = c.get('identity')?.validUntilMs
     hooks.onOpen?.(stream)
-    const body = createEventStream({
+    const streamOptions: EventStreamOptions = {
       retryMs,
       heartbeatMs,
       // The stream ends when its token does: the reconnect must bring a valid one.
@@ -167,8 +169,9 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
           ...(filter ? { filter: { apply: filterBatch(filter, prepared.argumentsAsSent), cursorOf: rendering.cursorOf } } : {}),
           ...(federated ? { endsAfterBatch: federated.exhausted } : {}),
         }),
-    })
-    return new Response(body, { headers: SSE_HEADERS })
+    }
+    if (options.eventStreamResponse) return options.eventStreamResponse(c.req.raw, streamOptions)
+    return new Response(createEventStream(streamOptions), { headers: SSE_HEADERS })
   })
 
   app.all(STREAM_PATH, methodNotAllowed)

@@ -4,7 +4,7 @@
  * is configured. Runtime entries call `createServerFromEnv` with what differs between them.
  */
 import type { Hono } from 'hono'
-import { createApp, type AppVariables } from './app'
+import { createApp, type AppOptions, type AppVariables } from './app'
 import type { AuthConfig } from './auth/auth-config'
 import { ConfigError, envId, type Env } from './config/env'
 import { kafkaSettings, natsSettings, redisSettings } from './config/providers'
@@ -43,6 +43,8 @@ export interface Platform {
   shareLiveReads?: boolean
   /** Hooks over each stream's life for this configuration (the Node entry's metrics when METRICS_PORT is set). */
   hooks?: (config: Config) => RelayHooks | undefined
+  /** How a stream's response is made, where the runtime can do better than a web ReadableStream body (Node). */
+  eventStreamResponse?: AppOptions['eventStreamResponse']
 }
 
 export interface Server {
@@ -136,6 +138,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
           }),
         }
       : {}),
+    ...(platform.eventStreamResponse ? { eventStreamResponse: platform.eventStreamResponse } : {}),
     log,
     ...(hooks ? { hooks } : {}),
   })

@@ -1,6 +1,7 @@
 /**
  * Node entry: `npm start`. One long-lived process: its streams share a NATS connection and,
  * at the head of a route, one reader; SIGINT/SIGTERM end open streams without `complete`.
+ * Streams write their frames to the ServerResponse itself, not through a web ReadableStream.
  */
 import { readFileSync } from 'node:fs'
 import { serve } from '@hono/node-server'
@@ -15,6 +16,9 @@ import { probeProviders } from '../probes/provider-probes'
 import { sharedConnection } from '../providers/nats/nats-connection'
 import { nodeUpstashClient } from '../providers/redis/upstash-node'
 import { createServerFromEnv } from '../setup'
+import { nodeEventStreams } from '../sse/node-response'
+
+const eventStreams = nodeEventStreams()
 
 let server
 /** Made only when METRICS_PORT is set: without it, no hook runs for metrics. */
@@ -33,6 +37,8 @@ try {
       metrics = streamMetrics()
       return metrics.hooks
     },
+    // Its streams write to their ServerResponse (see node-response.ts).
+    eventStreamResponse: eventStreams.eventStreamResponse,
   })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
@@ -60,7 +66,7 @@ if (metrics && config.metricsPort !== undefined) {
   )
 }
 
-const http = serve({ fetch: app.fetch, port: config.port, hostname }, (info) => {
+const http = serve({ fetch: eventStreams.fetch(app.fetch), port: config.port, hostname }, (info) => {
   log('info', 'server.listening', { url: `http://${info.address}:${info.port}`, schema: config.schema.source })
   if (config.schema.source === 'demo') console.log(`edge-stream demo: open http://127.0.0.1:${info.port}/`)
 })

@@ -1,9 +1,11 @@
 /**
- * A byte stream of SSE frames with backpressure, heartbeats and a maximum lifetime.
+ * A stream of SSE frames with backpressure, heartbeats and a maximum lifetime, written to an
+ * output: a web ReadableStream (`createEventStream`, every runtime) or, on Node, the
+ * ServerResponse itself (node-response.ts), without a web stream between.
  *
  * `run` writes frames through the sink and awaits `sink.ready()` after each batch,
  * so a client that stops reading stops the producer (nothing is buffered beyond the
- * high-water mark). The returned signal aborts when the client goes away, when the
+ * high-water mark). The sink's signal aborts when the client goes away, when the
  * maximum duration is reached, or when `run` ends: providers release their broker
  * resources on it.
  */
@@ -29,7 +31,17 @@ export interface EventStreamOptions {
 
 export type CloseReason = 'client-gone' | 'max-duration' | 'ended'
 
-const HIGH_WATER_BYTES = 64 * 1024
+/** Where the frames go. */
+export interface FrameOutput {
+  write(text: string): void
+  /** Below the high-water mark: the producer may go on. */
+  hasRoom(): boolean
+  /** Ends the response (not called when the client went away). */
+  close(): void
+}
+
+/** Bytes a stream may have queued for its client before its producer waits. */
+export const HIGH_WATER_BYTES = 64 * 1024
 /**
  * At the maximum duration the events stop at once, but the response ends only after this
  * quiet time: graphql-sse's client (2.6, distinct connections) stops for good, without an
@@ -38,65 +50,81 @@ const HIGH_WATER_BYTES = 64 * 1024
 export const QUIET_BEFORE_CUT_MS = 250
 const encoder = new TextEncoder()
 
-export function createEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
+/** The life of one stream, on any output. */
+export interface EventStreamControl {
+  /** The output has room again (or is gone): the producer waiting in `ready()` goes on. */
+  wake(): void
+  finish(reason: CloseReason): void
+}
+
+/** Writes the opening frame, starts the timers and `run`; the output's owner reports room and the client's departure. */
+export function startEventStream(options: EventStreamOptions, output: FrameOutput): EventStreamControl {
   const lifetime = new AbortController()
-  let controller!: ReadableStreamDefaultController<Uint8Array>
   let wakeWriter: (() => void) | undefined
   let closeReason: CloseReason | undefined
-  const timers: ReturnType<typeof setTimeout>[] = []
+  const wake = () => {
+    const waiting = wakeWriter
+    wakeWriter = undefined
+    waiting?.()
+  }
+  const heartbeat = setInterval(() => sink.write(pingFrame), options.heartbeatMs)
+  const deadline = setTimeout(() => finish('max-duration'), options.maxStreamMs)
 
   const finish = (reason: CloseReason) => {
     if (closeReason) return
     closeReason = reason
-    for (const timer of timers) clearTimeout(timer)
+    clearInterval(heartbeat)
+    clearTimeout(deadline)
     lifetime.abort()
-    wakeWriter?.()
-    const close = () => {
-      try {
-        controller.close()
-      } catch {
-        // already closed or errored by the runtime
-      }
-    }
-    if (reason === 'max-duration') setTimeout(close, QUIET_BEFORE_CUT_MS)
-    else if (reason !== 'client-gone') close()
+    wake()
+    if (reason === 'max-duration') setTimeout(() => output.close(), QUIET_BEFORE_CUT_MS)
+    else if (reason !== 'client-gone') output.close()
     options.onClose?.(reason)
   }
 
   const sink: FrameSink = {
     signal: lifetime.signal,
     write(text) {
-      if (!closeReason && text) controller.enqueue(encoder.encode(text))
+      if (!closeReason && text) output.write(text)
     },
     ready() {
-      if (closeReason || (controller.desiredSize ?? 0) > 0) return Promise.resolve()
-      return new Promise((resolve) => {
-        wakeWriter = () => {
-          wakeWriter = undefined
-          resolve()
-        }
-      })
+      if (closeReason || output.hasRoom()) return Promise.resolve()
+      return new Promise((resolve) => (wakeWriter = resolve))
     },
   }
 
+  // Headers and the first bytes leave before any broker I/O.
+  sink.write(openingFrame(options.retryMs))
+  const clientSignal = options.clientSignal
+  if (clientSignal?.aborted) finish('client-gone')
+  clientSignal?.addEventListener('abort', () => finish('client-gone'), { once: true })
+  void options.run(sink).finally(() => finish('ended'))
+  return { wake, finish }
+}
+
+/** The stream as a web ReadableStream of bytes, for a `Response` body. */
+export function createEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
+  let control!: EventStreamControl
   return new ReadableStream<Uint8Array>(
     {
-      start(c) {
-        controller = c
-        // Headers and the first bytes leave before any broker I/O.
-        sink.write(openingFrame(options.retryMs))
-        timers.push(setInterval(() => sink.write(pingFrame), options.heartbeatMs))
-        timers.push(setTimeout(() => finish('max-duration'), options.maxStreamMs))
-        const clientSignal = options.clientSignal
-        if (clientSignal?.aborted) finish('client-gone')
-        clientSignal?.addEventListener('abort', () => finish('client-gone'), { once: true })
-        void options.run(sink).finally(() => finish('ended'))
+      start(controller) {
+        control = startEventStream(options, {
+          write: (text) => controller.enqueue(encoder.encode(text)),
+          hasRoom: () => (controller.desiredSize ?? 0) > 0,
+          close() {
+            try {
+              controller.close()
+            } catch {
+              // already closed or errored by the runtime
+            }
+          },
+        })
       },
       pull() {
-        wakeWriter?.()
+        control.wake()
       },
       cancel() {
-        finish('client-gone')
+        control.finish('client-gone')
       },
     },
     { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },

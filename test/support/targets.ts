@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { sharedConnection } from '../../src/providers/nats/nats-connection'
 import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
 import { createServerFromEnv } from '../../src/setup'
+import { nodeEventStreams } from '../../src/sse/node-response'
 import type { Env } from '../../src/config/env'
 import { startVercelEdge } from './vercel-edge'
 
@@ -40,13 +41,20 @@ export function startTarget(name: TargetName, env: Env, executionConfig?: Bundle
 
 async function startNode(env: Env): Promise<Target> {
   // As the Node entry builds it (src/runtime/node.ts): its streams share a NATS connection,
-  // and its live streams of one route share one reader.
+  // its live streams of one route share one reader, and write to their ServerResponse.
+  const eventStreams = nodeEventStreams()
   const { app } = createServerFromEnv(
     { LOG_LEVEL: 'silent', ...env },
-    { upstashClient: nodeUpstashClient, natsConnector: sharedConnection, shareLiveReads: true, readFile: (path) => readFileSync(path, 'utf8') },
+    {
+      upstashClient: nodeUpstashClient,
+      natsConnector: sharedConnection,
+      shareLiveReads: true,
+      readFile: (path) => readFileSync(path, 'utf8'),
+      eventStreamResponse: eventStreams.eventStreamResponse,
+    },
   )
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    const s = serve({ fetch: eventStreams.fetch(app.fetch), port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
   const { port } = server.address() as AddressInfo
   return {
