@@ -82,7 +82,7 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
   const figures: LiveFigures = { latency: {}, memory: { bytesPerStream: 0, heapBytesPerStream: 0, points: [] }, openMs: {} }
   try {
     const counts = [...new Set([...options.latencyAt, ...options.memoryAt])].sort((a, b) => a - b)
-    const last = counts.at(-1)!
+    const lastMemoryCount = Math.max(...options.memoryAt)
     for (const count of counts) {
       const started = performance.now()
       while (readers.length < count) {
@@ -99,13 +99,13 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
       figures.openMs[count] = round(performance.now() - started)
       // No latency rounds between two memory samples: their traffic grows the heap's young
       // generation, which the slope would count as the streams' own memory.
-      if (options.latencyAt.includes(count) && count !== last) figures.latency[count] = await measureLatency()
+      if (options.latencyAt.includes(count) && count !== lastMemoryCount) figures.latency[count] = await measureLatency()
       if (options.memoryAt.includes(count)) {
         await sleep(500)
         const { rss, heapUsed } = await server.memory()
         figures.memory.points.push({ streams: count, rssBytes: rss, heapBytes: heapUsed })
       }
-      if (options.latencyAt.includes(count) && count === last) figures.latency[count] = await measureLatency()
+      if (options.latencyAt.includes(count) && count === lastMemoryCount) figures.latency[count] = await measureLatency()
     }
   } finally {
     for (const reader of readers) reader.close()

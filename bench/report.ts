@@ -3,6 +3,7 @@ import type { BundleFigures } from './bundle'
 import type { FederationFigures } from './federation'
 import type { LiveFigures } from './live'
 import type { BrokerReplay } from './replay'
+import type { RouterBenchOptions, RouterComparison } from './router'
 import type { ResumeFigures } from './resume'
 import type { Machine } from './support/machine'
 
@@ -16,18 +17,25 @@ export interface BenchResults {
     resume: { depths: number[]; runs: number }
     live: { latencyAt: number[]; memoryAt: number[]; rounds: number; eventsPerRound: number; intervalMs: number }
     federation?: { events: number; rounds: number; live: { events: number; intervalMs: number } }
+    router?: RouterBenchOptions
   }
   replay?: Record<string, BrokerReplay>
   resume?: ResumeFigures
   live?: LiveFigures
   bundle?: BundleFigures
   federation?: FederationFigures
+  router?: RouterComparison
+  /** Sections measured later by `BENCH_ONLY=… BENCH_MERGE=1`, replacing this run's. */
+  mergedRuns?: { sections: string; generatedAt: string; commit: string; loadAverage: number }[]
 }
 
 export const GOALS = {
   replayRatio: 0.8,
-  liveP99Ms: 50,
-  bytesPerIdleStream: 64 * 1024,
+  /** p99 in ms by stream count. */
+  liveP99Ms: { 1000: 50, 5000: 150 } as Record<number, number>,
+  bytesPerIdleStream: 32 * 1024,
+  /** Server CPU per live delivery at 1,000 streams, over the Cosmo router's in the same run. */
+  cpuPerDeliveryVsRouter: 0.4,
   bundleGzipBytes: 250 * 1000,
 }
 
@@ -46,6 +54,10 @@ export function renderReport(results: BenchResults): string {
     `- Versions: ${Object.entries(versions)
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}.`,
+    ...(results.mergedRuns ?? []).map(
+      (run) =>
+        `- Measured in a later run (\`BENCH_ONLY\`, ${run.generatedAt.slice(0, 16).replace('T', ' ')} UTC, commit \`${run.commit}\`, load average ${run.loadAverage}): ${run.sections}.`,
+    ),
     '- Everything runs on loopback on this one machine: the broker, the function and the clients share its cores.',
     '- The Node entry (`src/runtime/node.ts`, as `npm start` runs it) runs in a child process, so the server and the',
     '  benchmark clients never share a JavaScript thread; the Workers entry runs in workerd through Miniflare (its own process).',
@@ -125,7 +137,9 @@ export function renderReport(results: BenchResults): string {
       '',
       `Publish → event received by the client, on the Node entry with N concurrent streams of one JetStream subject: ${eventsPerRound}`,
       `events ${intervalMs} ms apart per round, every stream timing every event; the median of ${rounds} rounds' percentiles.`,
-      `Goal: p99 < ${GOALS.liveP99Ms} ms at 1,000 streams.`,
+      `Goals: ${Object.entries(GOALS.liveP99Ms)
+        .map(([count, ms]) => `p99 < ${ms} ms at ${number(Number(count))} streams`)
+        .join(', ')}.`,
       '',
       '| streams | p50 | p99 | lost | server CPU per delivery | client CPU per delivery |',
       '|---:|---:|---:|---:|---:|---:|',
@@ -136,14 +150,14 @@ export function renderReport(results: BenchResults): string {
         `| ${number(count)} | ${figure.p50Ms} ms | ${figure.p99Ms} ms | ${figure.lost} | ${figure.serverCpuMicros} µs | ${figure.clientCpuMicros} µs |`,
       )
     }
-    const top = results.live.latency[Math.max(...latencyAt)]!
+    const goals = Object.entries(GOALS.liveP99Ms).filter(([count]) => results.live!.latency[count])
     lines.push(
       '',
-      `Goal at ${number(Math.max(...latencyAt))} streams: ${met(top.p99Ms < GOALS.liveP99Ms)}. A delivery is one event written to one stream;`,
+      `${goals.map(([count, ms]) => `At ${number(Number(count))} streams: ${met(results.live!.latency[count]!.p99Ms < ms)}`).join('; ')}. A delivery is one event written to one stream;`,
       'its CPU times (user + system, over the rounds) are the cost that grows with the number of streams. The streams of',
-      'one subject share one broker consumer (src/providers/live-fanout.ts): the broker sends each event once and the',
-      'server decodes and renders it once, but every stream has its own socket write; all on one machine shared with the',
-      'broker and the clients.',
+      'one subject share one broker consumer (src/providers/shared/live-fanout.ts): the broker sends each event once and the',
+      'server decodes, renders and encodes it once, but every stream has its own socket write (src/sse/node-response.ts);',
+      'all on one machine shared with the broker and the clients.',
       '',
     )
 
@@ -186,6 +200,8 @@ export function renderReport(results: BenchResults): string {
     )
   }
 
+  if (results.router) lines.push(...routerSection(results.router, settings.router!))
+
   if (results.bundle) {
     const { bytes, gzipBytes } = results.bundle
     lines.push(
@@ -196,4 +212,41 @@ export function renderReport(results: BenchResults): string {
     )
   }
   return `${lines.join('\n')}\n`
+}
+
+function routerSection(comparison: RouterComparison, options: RouterBenchOptions): string[] {
+  if ('unavailable' in comparison) return ['## Beside the Cosmo router', '', `Not measured: ${comparison.unavailable}.`, '']
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
+  const lines = [
+    '## Beside the Cosmo router',
+    '',
+    `The Cosmo router ${comparison.routerVersion} (built from source, config composed by \`wgc router compose\` from`,
+    'bench/router-graph: an event-driven subgraph on the same subject) and the Node entry, on one nats-server, with the same SSE',
+    `clients. Live: N streams on one server at a time, ${options.eventsPerTurn} events ${options.intervalMs} ms apart, every stream timing every event;`,
+    `${options.repeats} turns each, alternating (medians; lost is the sum). CPU (user + system) and RSS from /proc for both. Ratios are`,
+    'the Node entry over the router, from this run.',
+    '',
+    '| streams | p50 edge / router | ratio | p99 edge / router | ratio | CPU per delivery edge / router | ratio | RSS edge / router | ratio | lost edge / router |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const [count, { edge, router, ratio }] of Object.entries(comparison.live)) {
+    lines.push(
+      `| ${number(Number(count))} | ${edge.p50Ms} / ${router.p50Ms} ms | ${ratio.p50} | ${edge.p99Ms} / ${router.p99Ms} ms | ${ratio.p99} | ${edge.cpuMicrosPerDelivery} / ${router.cpuMicrosPerDelivery} µs | ${ratio.cpuPerDelivery} | ${mib(edge.rssBytes)} / ${mib(router.rssBytes)} | ${ratio.rss} | ${edge.lost} / ${router.lost} |`,
+    )
+  }
+  const thousand = comparison.live[1000]
+  if (thousand) {
+    lines.push(
+      '',
+      `Goal: server CPU per delivery at 1,000 streams ≤ ${GOALS.cpuPerDeliveryVsRouter}× the router's: ${met(thousand.ratio.cpuPerDelivery <= GOALS.cpuPerDeliveryVsRouter)} (${thousand.ratio.cpuPerDelivery}×).`,
+    )
+  }
+  const { replay } = comparison
+  lines.push(
+    '',
+    `Replay of ${number(options.replayEvents)} events from a JetStream stream's start, one stream (the router's JetStream mode, \`streamConfiguration\`;`,
+    `median of ${options.replayRounds} rounds): Node entry ${number(replay.edge.median)}/s, router ${number(replay.router.median)}/s, ratio **${replay.ratio}**.`,
+    '',
+  )
+  return lines
 }

@@ -5,6 +5,8 @@ import { eventType, payload, type ReplayBroker } from './broker'
 
 export interface JetStreamBench {
   wsUrl: string
+  /** nats://127.0.0.1:port, the core NATS listener of the same server (for the Cosmo router). */
+  natsUrl: string
   /** The benchmark's own connection, to create streams and publish. */
   nc: NatsConnection
   stop(): Promise<void>
@@ -15,8 +17,10 @@ export async function startJetStream(): Promise<JetStreamBench> {
   const server: NatsServer = await startNatsServer(currentNatsServerBinary())
   // Without async traces a publish costs no Error object (and its stack) while seeding.
   const nc = await wsconnect({ servers: server.wsUrl, noAsyncTraces: true })
+  const { port } = (await (await fetch(`${server.monitorUrl}/varz`)).json()) as { port: number }
   return {
     wsUrl: server.wsUrl,
+    natsUrl: `nats://127.0.0.1:${port}`,
     nc,
     async stop() {
       await nc.close()

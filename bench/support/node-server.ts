@@ -10,6 +10,7 @@ import { stopChild } from '../../test/support/processes'
  */
 export interface NodeServer {
   baseUrl: string
+  pid: number
   /** Resident set size and JS heap in use after a full garbage collection, in bytes. */
   memory(): Promise<{ rss: number; heapUsed: number }>
   /** CPU time the server used so far (user + system), in microseconds. */
@@ -52,6 +53,7 @@ export function startNodeServer(env: Env): Promise<NodeServer> {
       child.removeAllListeners('exit')
       resolve({
         baseUrl: url,
+        pid: child.pid!,
         memory: () => ask(child, 'memory'),
         cpuMicros: async () => (await ask<{ cpu: number }>(child, 'cpu')).cpu,
         close: async () => {
