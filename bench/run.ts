@@ -89,7 +89,11 @@ if (only && process.env.BENCH_MERGE === '1') {
     settings: { ...earlier.settings, ...Object.fromEntries(sections.flatMap((section) => (section in settings ? [[section, settings[section as keyof typeof settings]]] : []))) },
     versions: { ...earlier.versions, ...results.versions },
     mergedRuns: [
-      ...(earlier.mergedRuns ?? []),
+      // An earlier merged run keeps the sections no later run replaced.
+      ...(earlier.mergedRuns ?? []).flatMap((run) => {
+        const kept = run.sections.split(', ').filter((section) => !sections.includes(section as (typeof sections)[number]))
+        return kept.length > 0 ? [{ ...run, sections: kept.join(', ') }] : []
+      }),
       { sections: sections.join(', '), generatedAt: results.generatedAt, commit: results.commit, loadAverage: results.machine.loadAverage },
     ],
   }

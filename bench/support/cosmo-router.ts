@@ -6,7 +6,11 @@
  * The binary is looked for in this order: COSMO_ROUTER_BIN; the cache; a build from
  * COSMO_ROUTER_SOURCE (the `router/` directory of a wundergraph/cosmo checkout); `go install`
  * of the router's module. A machine where none works gets a reason, and the benchmark goes on
- * without the router.
+ * without the router. Where the Go module proxy serves neither the router's module nor its
+ * dependency go.withmatt.com/connect-brotli v0.4.0 (only the control-plane registration uses
+ * it), the checkout builds after `go mod edit -replace go.withmatt.com/connect-brotli=<its v0.4.0
+ * source>`; the figures in bench/RESULTS.md came from such a build of cosmo commit 6e0a147,
+ * two commits after the router 0.341.0 release, both on Redis only.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -17,7 +21,7 @@ import { promisify } from 'node:util'
 import { freePort } from '../../test/support/ports'
 import { stopChild } from '../../test/support/processes'
 
-/** The router release the figures were taken with (router@0.341.0, cosmo commit of 2026-08-18). */
+/** The router release the figures were taken with (router@0.341.0, the cosmo release commit of 2026-08-18). */
 export const COSMO_ROUTER_VERSION = '0.341.0'
 const ROUTER_MODULE_VERSION = 'v0.0.0-20260818122706-e7b12b1beac4'
 
