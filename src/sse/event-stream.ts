@@ -104,7 +104,9 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
 
 /** The stream as a web ReadableStream of bytes, for a `Response` body. */
 export function createEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
-  let control!: EventStreamControl
+  // workerd calls pull() from inside start(), at the opening frame's enqueue: before `control`
+  // is set, when no writer can be waiting yet.
+  let control: EventStreamControl | undefined
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -121,10 +123,10 @@ export function createEventStream(options: EventStreamOptions): ReadableStream<U
         })
       },
       pull() {
-        control.wake()
+        control?.wake()
       },
       cancel() {
-        control.finish('client-gone')
+        control?.finish('client-gone')
       },
     },
     { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
