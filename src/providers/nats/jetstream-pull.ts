@@ -16,7 +16,7 @@
  */
 import { createInbox, nanos, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
 import { IdleHeartbeatMonitor } from '@nats-io/nats-core/internal'
-import { AckPolicy, DeliverPolicy, JsHeaders, type JetStreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, JetStreamApiError, JsHeaders, type JetStreamManager } from '@nats-io/jetstream'
 
 /** Where a new consumer starts, and what it reads. */
 export interface ConsumerStart {
@@ -57,8 +57,25 @@ export interface AddedConsumer {
   pending: number
 }
 
+/**
+ * Creates the consumer under a name of our own, so that it can be deleted by name: a create
+ * that times out here may still happen on the server (a slow answer, a lost reply), and the
+ * consumer would then wait out its inactive threshold with no reader. Only an answer from the
+ * server says that it was not created; after anything else the name is deleted before the
+ * failure goes on (a delete that finds nothing is harmless).
+ */
 export async function addConsumer(jsm: JetStreamManager, stream: string, start: ConsumerStart): Promise<AddedConsumer> {
   const name = `edge_stream_${nuid.next()}`
+  try {
+    return { name, pending: await createConsumer(jsm, stream, name, start) }
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError)) await jsm.consumers.delete(stream, name).catch(() => {})
+    throw error
+  }
+}
+
+/** Resolves with the messages the consumer has to deliver before it reaches the head of the stream. */
+async function createConsumer(jsm: JetStreamManager, stream: string, name: string, start: ConsumerStart): Promise<number> {
   const info = await jsm.consumers.add(stream, {
     name,
     ack_policy: AckPolicy.None,
@@ -71,7 +88,7 @@ export async function addConsumer(jsm: JetStreamManager, stream: string, start: 
     ...(start.subjects.length === 1 ? { filter_subject: start.subjects[0] } : {}),
     ...(start.subjects.length > 1 ? { filter_subjects: start.subjects } : {}),
   })
-  return { name, pending: info.num_pending }
+  return info.num_pending
 }
 
 export class ConsumerPuller {
