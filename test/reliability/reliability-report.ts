@@ -4,10 +4,10 @@ import type { BackpressureResult } from '../support/faults/backpressure-run'
 import type { BurstResult } from '../support/faults/burst-run'
 import type { DeliveryRunOptions, DeliveryRunResult } from '../support/faults/delivery-run'
 import type { LoadResult } from '../support/faults/load-run'
-import { readResults } from '../support/faults/results'
+import { readResults, type RunStamp } from '../support/faults/results'
 import { FAULT_DURATIONS, SEED } from '../support/faults/scale'
 
-type Recorded<T> = T & { scenario: string; title: string; recordedAt: string }
+type Recorded<T> = T & { scenario: string; title: string; recordedAt: string; load?: [number, number]; run?: RunStamp }
 type Delivery = Recorded<DeliveryRunResult> & { options: Omit<DeliveryRunOptions, 'feed' | 'baseUrl'>; peakRssBytes?: number }
 
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`
@@ -26,8 +26,8 @@ const counts = (held: Record<string, number>) =>
     .join(', ') || '—'
 
 /** docs/reliability.md from the figures the long scenarios recorded. */
-export function reliabilityReport(run: { passed: boolean; wallClockMs: number }): string {
-  const results = readResults(true)
+export function reliabilityReport(): string {
+  const results = readResults(true) as unknown as Recorded<{ provider?: string }>[]
   const of = <T extends { provider: string }>(prefix: string) =>
     (results.filter((r) => String(r.scenario).startsWith(prefix)) as unknown as Recorded<T>[]).sort(byProvider)
   const deliveries = of<Delivery>('delivery-') as Delivery[]
@@ -40,11 +40,25 @@ export function reliabilityReport(run: { passed: boolean; wallClockMs: number })
 Figures of \`npm run reliability\` (the long version of every scenario in \`test/reliability/\`;
 \`npm test\` runs the same scenarios short). Written by the run itself: do not edit by hand.
 
-- Run: ${String(results[0]?.recordedAt ?? 'no results').slice(0, 10)}, seed ${SEED} (\`RELIABILITY_SEED=${SEED} npm run reliability\` replays the
-  same events, fault schedule and client behaviour; timings differ from run to run), ${run.passed ? 'every assertion passed' : '**some assertions failed**'},
-  ${seconds(run.wallClockMs)} in all.
-- Code: commit ${revision()}.
+- Seed ${SEED} (\`RELIABILITY_SEED=${SEED} npm run reliability\` replays the same events, fault schedule
+  and client behaviour; timings differ from run to run).
 - Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}; every broker and the function on loopback.
+  The machine is shared with other work: the load average at the end of each scenario is in the table
+  below. Loss, duplication and order do not depend on it; durations and memory do, somewhat.
+
+${row(['scenario', 'run', 'commit', 'assertions', 'load average (1 / 5 min)'])}
+${row(Array(5).fill('---'))}
+${results
+  .map((r) =>
+    row([
+      `${r.scenario.split('-')[0]}: ${r.title}`,
+      r.recordedAt.slice(0, 16).replace('T', ' ') + ' UTC',
+      r.run?.commit ?? 'unknown',
+      r.run === undefined ? 'unknown' : r.run.passed ? 'passed' : '**failed**',
+      r.load ? r.load.map((l) => l.toFixed(1)).join(' / ') : '—',
+    ]),
+  )
+  .join('\n')}
 
 ## How it is measured
 
@@ -103,15 +117,16 @@ over the streams, so a leak of its state would stand out by tens of MiB).
 
 ## Delivery under faults
 
-${row(['provider', 'events', 'clients (slow)', 'faults', 'client cuts', 'reconnects', 'UPSTREAM_UNAVAILABLE frames', 'lost', 'duplicated', 'reordered', 'gaps', 'peak RSS', 'duration'])}
-${row(Array(13).fill('---'))}
+${row(['provider', 'events (backlog)', 'clients (slow)', 'faults', 'faults that struck clients replaying / live', 'client cuts', 'reconnects', 'UPSTREAM_UNAVAILABLE frames', 'lost', 'duplicated', 'reordered', 'gaps', 'peak RSS', 'duration'])}
+${row(Array(14).fill('---'))}
 ${deliveries
   .map((d) =>
     row([
       d.title,
-      d.logEntries,
+      d.options.backlog ? `${d.logEntries} (${d.options.backlog})` : d.logEntries,
       `${d.clients.length} (${d.clients.filter((c) => c.slow).length})`,
       faultCounts(d.faults.map((f) => f.kind)),
+      d.faults.length === 0 ? '—' : `${d.faults.filter((f) => f.replayingClients > 0).length} / ${d.faults.filter((f) => f.liveClients > 0).length}`,
       sum(d.clients.map((c) => c.cuts)),
       sum(d.clients.map((c) => c.connects - 1)),
       sum(d.clients.map((c) => c.errorFrames)),
@@ -286,7 +301,7 @@ The retained memory follows the streams held, not the clients asking.
 }
 
 /** The commit the figures are of, and whether the work tree differed from it. */
-function revision(): string {
+export function revision(): string {
   const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8' }).stdout.trim()
   return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' (with uncommitted changes in src/)' : ''}`
 }

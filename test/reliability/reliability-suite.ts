@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Env } from '../../src/config/env'
 import { runBackpressure } from '../support/faults/backpressure-run'
 import { runDelivery, type DeliveryRunOptions } from '../support/faults/delivery-run'
-import type { Feed } from '../support/faults/feed'
+import type { FaultKind, Feed } from '../support/faults/feed'
 import { backToBaseline, runLoad } from '../support/faults/load-run'
 import { startNodeProcess, type NodeProcess } from '../support/faults/node-process'
 import { recordResult } from '../support/faults/results'
@@ -20,6 +20,8 @@ export interface SuiteOptions {
   /** What differs from the common delivery scenario (a cluster's faults take seconds each). */
   delivery?: Partial<Omit<DeliveryRunOptions, 'feed' | 'baseUrl' | 'seed'>>
   deliveryTimeoutMs?: number
+  /** Fault kinds that must strike at least once while a client replays and once while one reads live. */
+  strikeReplayAndLive?: FaultKind[]
 }
 
 /**
@@ -90,6 +92,11 @@ export function describeReliability(
         ...(fn ? { peakRssBytes: fn.peakRss(), functionLog: Object.fromEntries(fn.logCounts()) } : {}),
       })
       expect(result.logEntries, 'the producer wrote every event once').toBe(result.published)
+      for (const kind of suite.strikeReplayAndLive ?? []) {
+        const strikes = result.faults.filter((fault) => fault.kind === kind)
+        expect(strikes.some((fault) => fault.replayingClients > 0), `a ${kind} struck while a client replayed`).toBe(true)
+        expect(strikes.some((fault) => fault.liveClients > 0), `a ${kind} struck while a client read live`).toBe(true)
+      }
       result.clients.forEach((client, i) => {
         expect(client, `client ${i} (seed ${seed})`).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, gaps: 0, unfinished: false })
       })

@@ -2,20 +2,28 @@
  * `npm run reliability`: every reliability scenario in its long version, one file
  * after the other (so that each has the machine to itself), then docs/reliability.md
  * from their figures. Exits with the tests' status; the report is written either way.
+ *
+ * `npm run reliability -- jetstream-cluster overload` runs only the files of
+ * test/reliability/ whose names contain those words: their figures replace their
+ * earlier ones, and the report keeps the other scenarios' figures from their own runs
+ * (each row says its commit, date, load and outcome).
  */
 import { spawnSync } from 'node:child_process'
 import { rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { resultsDir } from '../support/faults/results'
-import { reliabilityReport } from './reliability-report'
+import { resultsDir, stampResults } from '../support/faults/results'
+import { reliabilityReport, revision } from './reliability-report'
 
-rmSync(resultsDir(true), { recursive: true, force: true })
-const started = Date.now()
-const tests = spawnSync('npx', ['vitest', 'run', 'test/reliability', '--no-file-parallelism'], {
+const filters = process.argv.slice(2)
+if (filters.length === 0) rmSync(resultsDir(true), { recursive: true, force: true })
+const started = new Date()
+const commit = revision()
+const tests = spawnSync('npx', ['vitest', 'run', ...(filters.length === 0 ? ['test/reliability'] : filters.map((f) => `test/reliability/${f}`)), '--no-file-parallelism'], {
   stdio: 'inherit',
   env: { ...process.env, RELIABILITY: 'long', CI: 'true', WRANGLER_SEND_METRICS: 'false' },
 })
+stampResults(started, { passed: tests.status === 0, commit })
 const report = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url))
-writeFileSync(report, reliabilityReport({ passed: tests.status === 0, wallClockMs: Date.now() - started }))
+writeFileSync(report, reliabilityReport())
 console.log(`wrote ${report}`)
 process.exit(tests.status ?? 1)

@@ -11,6 +11,11 @@ export interface DeliveryRunOptions {
   events: number
   /** Publishing pace, so that faults hit streams that are reading live as well as catching up. */
   eventsPerSecond: number
+  /**
+   * Of the events, how many are in the log before the clients come (published at once, before
+   * any fault): the clients start with a replay, which slow clients are still in when faults strike.
+   */
+  backlog?: number
   clients: number
   /** Of those, how many read slowly, at `slowBytesPerSecond`. */
   slowClients: number
@@ -41,7 +46,14 @@ export interface InjectedFault {
   startedAtMs: number
   /** How long it lasted: a stall or blackhole until healed, a restart until the broker was ready. */
   tookMs: number
+  /** Clients that were replaying when it struck: more than REPLAYING_SECONDS of publishing behind. */
+  replayingClients: number
+  /** Clients that were reading live when it struck. */
+  liveClients: number
 }
+
+/** A client this far behind the producer, in seconds of publishing, is replaying; closer, it reads live. */
+export const REPLAYING_SECONDS = 2
 
 export interface DeliveryRunResult {
   provider: string
@@ -75,11 +87,17 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
   }
   const lastOfLane = new Map(events.map((e) => [e.lane, e.n]))
 
+  // The backlog is in the log before the clients come: they start with its replay.
+  const backlog = options.backlog ?? 0
+  for (let i = 0; i < backlog; i += 500) await feed.publish(run, events.slice(i, Math.min(i + 500, backlog)))
+  let published = backlog
+  const paced = Date.now()
+
   const clients = Array.from({ length: options.clients }, (_, index) => {
     const slow = index < options.slowClients
     const clientRandom = seededRandom(options.seed * 1000 + index)
     const received: Delivery[] = []
-    const stats = { gaps: 0, errorFrames: 0, lanesDone: 0 }
+    const stats = { gaps: 0, errorFrames: 0, lanesDone: 0, highest: 0 }
     const source = new ResumingEventSource({
       url: feedUrl(options.baseUrl, run, { from: 'earliest' }),
       maxRetryMs: options.maxRetryMs,
@@ -92,35 +110,41 @@ export async function runDelivery(options: DeliveryRunOptions): Promise<Delivery
         if (event.type !== 'next') return
         const delivery = (JSON.parse(event.data) as { data: { events: Delivery } }).data.events
         received.push(delivery)
+        stats.highest = Math.max(stats.highest, delivery.n)
         if (lastOfLane.get(delivery.lane) === delivery.n && ++stats.lanesDone === lastOfLane.size) self.close()
       },
     })
     return { slow, source, received, stats }
   })
 
-  // Faults run one after another, each at its moment of the publishing, every kind in turn in a seeded order.
+  // Faults run one after another, each at its moment of the publishing after the backlog, every kind in turn in a seeded order.
   const faultCount = feed.faults.length === 0 ? 0 : options.faults
-  const moments = Array.from({ length: faultCount }, () => Math.floor((0.05 + 0.85 * random()) * options.events)).sort((a, b) => a - b)
+  const live = options.events - backlog
+  const moments = Array.from({ length: faultCount }, () => backlog + Math.floor((0.05 + 0.85 * random()) * live)).sort((a, b) => a - b)
   const order = feed.faults.map((_, i) => i).sort(() => random() - 0.5)
   const injected: InjectedFault[] = []
   let faultChain = Promise.resolve()
   const batchSize = Math.max(1, Math.round(options.eventsPerSecond / 20))
-  for (let i = 0; i < events.length; i += batchSize) {
+  for (let i = backlog; i < events.length; i += batchSize) {
     while (moments.length > 0 && moments[0]! < i + batchSize) {
       moments.shift()
       const fault = feed.faults[order[injected.length % order.length]!]!
       const faultRandom = seededRandom(Math.floor(random() * 2 ** 32))
-      const record: InjectedFault = { kind: fault.kind, atEvent: i, startedAtMs: 0, tookMs: 0 }
+      const record: InjectedFault = { kind: fault.kind, atEvent: i, startedAtMs: 0, tookMs: 0, replayingClients: 0, liveClients: 0 }
       injected.push(record)
       faultChain = faultChain.then(async () => {
         const begun = Date.now()
         record.startedAtMs = begun - started
+        const replaying = clients.filter((c) => published - c.stats.highest > REPLAYING_SECONDS * options.eventsPerSecond).length
+        record.replayingClients = replaying
+        record.liveClients = clients.length - replaying
         await fault.inject(faultRandom)
         record.tookMs = Date.now() - begun
       })
     }
     await feed.publish(run, events.slice(i, i + batchSize))
-    const due = started + ((i + batchSize) / options.eventsPerSecond) * 1000
+    published = Math.min(i + batchSize, events.length)
+    const due = paced + ((i - backlog + batchSize) / options.eventsPerSecond) * 1000
     if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
   }
   await faultChain

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { LONG } from './scale'
 
@@ -8,7 +9,27 @@ export const resultsDir = (long = LONG) => fileURLToPath(new URL(`../../../.cach
 /** Written before a scenario's assertions, so a failing run still leaves its figures. */
 export function recordResult(scenario: string, figures: object): void {
   mkdirSync(resultsDir(), { recursive: true })
-  writeFileSync(`${resultsDir()}${scenario}.json`, JSON.stringify({ scenario, recordedAt: new Date().toISOString(), ...figures }, null, 2))
+  // The machine is shared: the load averages (1 and 5 minutes) when the scenario ended say how busy it was.
+  const [load1 = 0, load5 = 0] = loadavg()
+  writeFileSync(`${resultsDir()}${scenario}.json`, JSON.stringify({ scenario, recordedAt: new Date().toISOString(), load: [load1, load5], ...figures }, null, 2))
+}
+
+/** How a long run went, added to the figures it recorded: the commit, and whether every assertion of the run passed. */
+export interface RunStamp {
+  passed: boolean
+  commit: string
+}
+
+/** Stamps the long results recorded since `since` with their run's outcome. */
+export function stampResults(since: Date, stamp: RunStamp): void {
+  const dir = resultsDir(true)
+  if (!existsSync(dir)) return
+  for (const name of readdirSync(dir).filter((file) => file.endsWith('.json'))) {
+    const result = JSON.parse(readFileSync(`${dir}${name}`, 'utf8')) as { recordedAt?: string }
+    if (result.recordedAt !== undefined && new Date(result.recordedAt) >= since) {
+      writeFileSync(`${dir}${name}`, JSON.stringify({ ...result, run: stamp }, null, 2))
+    }
+  }
 }
 
 export function readResults(long: boolean): Record<string, unknown>[] {
