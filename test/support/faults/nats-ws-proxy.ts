@@ -5,6 +5,9 @@
  * everything else passes (pings, API requests, subscriptions): the connection stays healthy
  * and the server never answers the pulls, which is how a server that lost a waiting pull
  * (a restart of the consumer's server, a lost leadership) looks from the client.
+ * `dropConsumerCreateReplies` lets consumer creates reach the server and drops the server's
+ * replies to them: the consumer exists, and the client's request times out, as it does when
+ * the answer comes too late.
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { AddressInfo } from 'node:net'
@@ -14,20 +17,24 @@ export interface NatsWsProxy {
   url: string
   /** Pull requests dropped so far. */
   readonly swallowed: number
+  /** Replies to consumer creates dropped so far. */
+  readonly droppedCreateReplies: number
   swallowPulls(): void
+  dropConsumerCreateReplies(): void
   heal(): void
   close(): Promise<void>
 }
 
 const PULL_SUBJECT = '$JS.API.CONSUMER.MSG.NEXT.'
+const CREATE_SUBJECT = '$JS.API.CONSUMER.CREATE.'
 const CRLF = Buffer.from('\r\n')
 
 const toBuffer = (data: RawData): Buffer =>
   Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
 
 /**
- * Splits client operations out of a byte stream (an operation may span frames): a line, and for
- * PUB/HPUB the payload that follows it, whose size is the line's last field.
+ * Splits operations out of a byte stream (an operation may span frames): a line, and for
+ * PUB/HPUB (client) or MSG/HMSG (server) the payload that follows it, whose size is the line's last field.
  */
 function operationFilter(drop: (line: string) => boolean) {
   let rest: Buffer = Buffer.alloc(0)
@@ -41,7 +48,7 @@ function operationFilter(drop: (line: string) => boolean) {
       const line = rest.toString('latin1', at, eol)
       const op = line.split(' ', 1)[0]!.toUpperCase()
       let end = eol + 2
-      if (op === 'PUB' || op === 'HPUB') end += Number(line.trim().split(/\s+/).at(-1)) + 2
+      if (op === 'PUB' || op === 'HPUB' || op === 'MSG' || op === 'HMSG') end += Number(line.trim().split(/\s+/).at(-1)) + 2
       if (end > rest.length) break
       if (!drop(line)) kept.push(rest.subarray(at, end))
       at = end
@@ -54,7 +61,26 @@ function operationFilter(drop: (line: string) => boolean) {
 export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> {
   let swallowing = false
   let swallowed = 0
-  const isPull = (line: string) => {
+  let droppingCreateReplies = false
+  let droppedCreateReplies = 0
+  /** The reply subjects of the consumer creates sent while dropping: their answers are dropped. */
+  const createReplies = new Set<string>()
+  // PUB <subject> [reply] <size>, HPUB <subject> [reply] <header size> <total size>
+  const noteCreate = (line: string) => {
+    const fields = line.trim().split(/\s+/)
+    const withReply = fields[0]!.toUpperCase() === 'PUB' ? fields.length === 4 : fields.length === 5
+    if (droppingCreateReplies && withReply && fields[1]?.startsWith(CREATE_SUBJECT)) createReplies.add(fields[2]!)
+  }
+  // MSG <subject> <sid> [reply] <size>, HMSG likewise with two sizes
+  const isCreateReply = (line: string) => {
+    const subject = line.split(/\s+/, 2)[1] ?? ''
+    if (!/^H?MSG /i.test(line) || !createReplies.delete(subject)) return false
+    droppedCreateReplies++
+    return true
+  }
+  /** Notes consumer creates; drops pulls while swallowing. */
+  const fromClient = (line: string) => {
+    if (/^H?PUB /i.test(line)) noteCreate(line)
     if (!swallowing || !/^H?PUB /i.test(line) || line.split(/\s+/)[1]?.startsWith(PULL_SUBJECT) !== true) return false
     swallowed++
     return true
@@ -64,7 +90,8 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
   server.on('connection', (client) => {
     const upstream = new WebSocket(targetUrl, { perMessageDeflate: false })
     sockets.add(client).add(upstream)
-    const filter = operationFilter(isPull)
+    const filter = operationFilter(fromClient)
+    const replyFilter = operationFilter(isCreateReply)
     const early: Buffer[] = []
     const toServer = (data: Buffer) => {
       if (data.length === 0) return
@@ -75,7 +102,10 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
       for (const data of early.splice(0)) upstream.send(data)
     })
     client.on('message', (data) => toServer(filter(toBuffer(data))))
-    upstream.on('message', (data) => client.readyState === WebSocket.OPEN && client.send(toBuffer(data)))
+    upstream.on('message', (data) => {
+      const kept = replyFilter(toBuffer(data))
+      if (kept.length > 0 && client.readyState === WebSocket.OPEN) client.send(kept)
+    })
     const drop = () => {
       sockets.delete(client)
       sockets.delete(upstream)
@@ -90,11 +120,18 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     get swallowed() {
       return swallowed
     },
+    get droppedCreateReplies() {
+      return droppedCreateReplies
+    },
     swallowPulls() {
       swallowing = true
     },
+    dropConsumerCreateReplies() {
+      droppingCreateReplies = true
+    },
     heal() {
       swallowing = false
+      droppingCreateReplies = false
     },
     async close() {
       for (const socket of sockets) socket.terminate()
