@@ -39,6 +39,9 @@ export function reliabilityReport(): string {
 
 Figures of \`npm run reliability\` (the long version of every scenario in \`test/reliability/\`;
 \`npm test\` runs the same scenarios short). Written by the run itself: do not edit by hand.
+\`npm run reliability -- jetstream-cluster\` runs the files whose names contain the words given and
+replaces only their figures; each scenario's run (commit, time, load, outcome) is listed below, and a
+scenario appears once it has run on the checkout that wrote this file.
 
 - Seed ${SEED} (\`RELIABILITY_SEED=${SEED} npm run reliability\` replays the same events, fault schedule
   and client behaviour; timings differ from run to run).
@@ -71,14 +74,21 @@ real: nats-server 2.12 (JetStream, file storage), redis-server behind the Upstas
 A broker restart is a clean stop and start on the same ports and data.
 
 **A JetStream cluster.** Three nats-server 2.12 nodes (\`test/support/nats-cluster.ts\`), each run's stream
-replicated on all three (R3), the function given every node's URL (\`NATS_DEFAULT_URL\` comma-separated).
+replicated on all three (R3), the function given every node's URL (\`NATS_DEFAULT_URL\` comma-separated)
+and connected to them directly (no fault proxy on that side: the single-server run covers the
+function's own link).
 Its faults are the cluster's own: *leader-kill* (the stream's leader SIGKILLed; a new one is elected,
 then the node starts again on its data), *connected-node-kill* (the node holding the function's
 connections SIGKILLed, then started again), *node-partition* (the routes of one node, the stream's
 leader half of the time, blackholed by the proxies every route runs through, until the node has lost
 all its routes and a new leader is elected if it led, then healed). Each fault lasts until every
-replica is current again; the producer's connection knows every node and its message ids keep a retried
-publish single. Published slowly (100 events/s) so that every fault strikes while clients read.
+replica is current again; the producer holds a connection to each node and its message ids keep a
+retried publish single. Half the events are in the stream before the clients come, the rest are
+published slowly (100 events/s) so that every fault strikes while clients read; the slow clients read
+more slowly than the producer publishes (15 KB/s, about 165 events/s, against a backlog of 6,000), so
+they are still replaying the backlog when faults strike, while the others read live. Each fault
+records how many clients were replaying (more than 2 s of publishing behind the producer) and how
+many read live when it struck; the run fails unless a leader kill struck each kind.
 
 **A Kafka cluster.** Three Apache Kafka 4.4 nodes in KRaft mode, each broker and controller (a
 static quorum of three voters; \`startKafkaCluster\` in \`test/support/kafka/kafka-broker.ts\`), each run's
@@ -95,7 +105,8 @@ in the log (JetStream message ids, explicit Redis entry ids, the idempotent Kafk
 faults strike one after another at seeded moments, every kind in turn. Clients behave as the browser's
 EventSource (\`test/support/faults/eventsource-client.ts\`): they honour \`retry:\` (bounded at 1 s) and
 reconnect with \`Last-Event-ID\` whenever a stream ends or fails; each also cuts its own connection after
-a seeded random number of events (losing whatever was in flight), and some read slowly (20 KB/s, while events arrive at about 25 KB/s per client). At the
+a seeded random number of events (losing whatever was in flight), and some read slowly (20 KB/s on the
+single brokers, while events arrive at about 25 KB/s per client; the clusters' rates are above). At the
 end the broker's log is read back and each client's deliveries are counted against it: *lost* (in the
 log, never received), *duplicated* (received more than once), *reordered* (received after a later entry
 of the same ordering unit: the stream, each Redis key, each Kafka partition). A \`gap\` frame would be
@@ -141,6 +152,9 @@ ${deliveries
   .join('\n')}
 
 Lost, duplicated and reordered are summed over the clients (every client must read every event).
+*Events (backlog)*: the events of the run, and of those how many were in the log before the clients
+came. *Faults that struck clients replaying / live*: of the faults, how many struck while at least one
+client was replaying, and how many while at least one read live.
 Broker restarts took ${deliveries
     .filter((d) => d.faults.some((f) => f.kind === 'broker-restart'))
     .map((d) => {
@@ -217,7 +231,7 @@ ${loads
 Clients arrive in waves of 100, each wave once the one before has its first event, and honour the
 function's \`retry:\` (2 s plus jitter) as browsers do. On the Node entry all JetStream streams share one
 NATS connection (\`sharedConnection\`), and those at the head of the subject one consumer
-(\`src/providers/live-fanout.ts\`): one connection and one consumer for 1,000 streams. HTTP providers hold no
+(\`src/providers/shared/live-fanout.ts\`): one connection and one consumer for 1,000 streams. HTTP providers hold no
 broker state between requests; what they hold is the function's keep-alive connections, which the REST
 and proxy servers close after their idle timeout (5 s). Kafka holds 500 streams, not 1,000: beyond that the
 test's own translation of the Redpanda protocol (kafkajs, one broker connection per long poll in flight,
@@ -253,7 +267,10 @@ earliest event. The function takes \`MAX_STREAMS\` of them and answers the other
 stream the clients saw and one \`stream.overloaded\` per refusal, nothing else); a refused client comes
 back after \`Retry-After\` (\`RETRY_MS\` 200 here: 1 s) as a page would, until a slot is free. Every
 stream stays open until every client had its first answer, so the first round is the burst itself.
-The retained memory follows the streams held, not the clients asking.
+The retained memory follows the streams held, not the clients asking. Without \`MAX_STREAMS\` the Node
+entry holds at most 5,000 streams (\`DEFAULT_MAX_STREAMS\`, \`src/limits/stream-limit.ts\`: an idle stream
+costs 44 KiB there, so 5,000 take about 215 MiB and a 512 MiB instance keeps about 200 MiB for the
+read batches of streams that replay); the other entries have no limit unless it is set.
 
 ## Found and fixed
 
@@ -282,13 +299,28 @@ The retained memory follows the streams held, not the clients asking.
   matches" means none; any other failure ends the stream with \`UPSTREAM_UNAVAILABLE\` and the client
   resumes from its cursor. Regression tests: the cluster scenario here, and
   \`test/integration/jetstream-cluster.test.ts\` (a cluster that has lost its quorum).
+- **A consumer create that timed out left its consumer on the server.** Found by reading the code:
+  the create is a request with a 5 s deadline, and an answer that comes too late (a busy server, a
+  cluster's meta leader slow to commit, a reply lost on the way) fails the stream while the server
+  has made the consumer; it then waits out its 5-minute inactive threshold with no reader, and each
+  retry of the client can leave another. Now every consumer is created under a generated name, and
+  after a create that got no answer from the server the name is deleted before the stream fails.
+  Regression test: \`test/reliability/lost-consumer-create.test.ts\` (the WebSocket fault proxy lets
+  the create through and drops its reply, nats-server 2.9 and 2.12; one consumer was left before).
 - No event was lost, duplicated or reordered in any run once those were fixed.
 
 ## Not covered yet
 
-- The fault scenarios run the Node entry; the Workers entry meets only the silent-connection regression
-  test, the JetStream cluster's integration test (a dead node in the URL list, a cluster without
-  quorum) and the resume suites elsewhere, not restarts, stalls or load.
+- The fault scenarios run the Node entry; the Workers entry meets only the silent-connection and
+  silent-pull regression tests, the JetStream cluster's integration test (a dead node in the URL list,
+  a cluster without quorum) and the resume suites elsewhere, not restarts, stalls, cluster faults or load.
+- Faults strike one at a time, each healed (and every replica current) before the next: no second
+  node dies while a first is down, no whole cluster restarts, and no cluster loses data on a majority
+  of its nodes. The clusters' runs put no fault proxy between the function and the nodes.
+- The delete after a timed-out consumer create finds the consumer when the create was done before it
+  (the regression test's case). In a cluster a create still waiting on the meta leader could land
+  after the delete; that consumer then waits out its inactive threshold (5 minutes), as every such
+  consumer did before. Not forced in a test.
 - A stream's JetStream consumer is ephemeral and not replicated (R1): when the node holding it dies or
   is cut off, or the cluster places it on a node that is down, its pull goes unanswered and the stream
   ends after two missed pull heartbeats with \`UPSTREAM_UNAVAILABLE\`; the client resumes from its
@@ -296,6 +328,9 @@ The retained memory follows the streams held, not the clients asking.
 - The overload burst runs on JetStream only: the refusal is decided before any provider is opened, so
   the broker does not change it, but the memory figures are JetStream's.
 - The Upstash REST protocol meets only the Kafka cluster's leader kills, not the proxy faults or broker restarts.
+- The Kafka cluster meets leader kills only: no partition of a node from its peers, no kill of a node
+  that leads no partition of the topic, no unclean election (reasoned above, not forced).
+- Redis runs as one server: no replica failover or Redis Cluster.
 - Single-broker restarts are clean stops; only the clusters' nodes are SIGKILLed.
 `
 }
