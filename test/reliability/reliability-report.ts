@@ -75,8 +75,7 @@ A broker restart is a clean stop and start on the same ports and data.
 
 **A JetStream cluster.** Three nats-server 2.12 nodes (\`test/support/nats-cluster.ts\`), each run's stream
 replicated on all three (R3), the function given every node's URL (\`NATS_DEFAULT_URL\` comma-separated)
-and connected to them directly (no fault proxy on that side: the single-server run covers the
-function's own link).
+and connected to them directly (the single-server run covers faults of the function's own link).
 Its faults are the cluster's own: *leader-kill* (the stream's leader SIGKILLed; a new one is elected,
 then the node starts again on its data), *connected-node-kill* (the node holding the function's
 connections SIGKILLed, then started again), *node-partition* (the routes of one node, the stream's
@@ -316,7 +315,7 @@ read batches of streams that replay); the other entries have no limit unless it 
   a cluster without quorum) and the resume suites elsewhere, not restarts, stalls, cluster faults or load.
 - Faults strike one at a time, each healed (and every replica current) before the next: no second
   node dies while a first is down, no whole cluster restarts, and no cluster loses data on a majority
-  of its nodes. The clusters' runs put no fault proxy between the function and the nodes.
+  of its nodes. The clusters' runs inject no fault between the function and the cluster.
 - The delete after a timed-out consumer create finds the consumer when the create was done before it
   (the regression test's case). In a cluster a create still waiting on the meta leader could land
   after the delete; that consumer then waits out its inactive threshold (5 minutes), as every such
