@@ -39,6 +39,10 @@ export async function startJetStreamClusterFeed(durations: FaultDurations): Prom
   const producer = () => producers[attempt++ % producers.length] ?? js
   // JetStream answers once the cluster has elected its meta leader.
   const jsm = await retry(() => jetstreamManager(nc, { timeout: 2000 }))
+  // During a fault the cluster is watched through a node the fault spares: the admin connection may
+  // be on a partitioned node, whose API requests go unanswered until the partition heals.
+  const nodeManagers = await Promise.all(producerConnections.map((connection) => retry(() => jetstreamManager(connection, { timeout: 2000 }))))
+  const sparedBy = (index: number) => nodeManagers[(index + 1) % nodeManagers.length] ?? jsm
   const runs: string[] = []
 
   return {
@@ -79,7 +83,7 @@ export async function startJetStreamClusterFeed(durations: FaultDurations): Prom
         connections: connections.reduce((a, b) => a + b, 0),
       }
     },
-    faults: clusterFaults(cluster, jsm, () => runs.at(-1), durations),
+    faults: clusterFaults(cluster, jsm, sparedBy, () => runs.at(-1), durations),
     async close() {
       await Promise.all(producerConnections.map((connection) => connection.close()))
       await nc.close()
@@ -88,7 +92,14 @@ export async function startJetStreamClusterFeed(durations: FaultDurations): Prom
   }
 }
 
-function clusterFaults(cluster: NatsCluster, jsm: JetStreamManager, currentRun: () => string | undefined, durations: FaultDurations): Fault[] {
+function clusterFaults(
+  cluster: NatsCluster,
+  jsm: JetStreamManager,
+  /** A manager connected to another node than `index`. */
+  sparedBy: (index: number) => JetStreamManager,
+  currentRun: () => string | undefined,
+  durations: FaultDurations,
+): Fault[] {
   const run = () => {
     const name = currentRun()
     if (name === undefined) throw new Error('no run prepared')
@@ -98,9 +109,9 @@ function clusterFaults(cluster: NatsCluster, jsm: JetStreamManager, currentRun: 
   const killAndRestart = async (index: number) => {
     await cluster.kill(index)
     // Raft elects a new leader among the two left before the node comes back.
-    await waitUntilLed(jsm, cluster, run(), index)
+    await waitUntilLed(sparedBy(index), cluster, run(), index)
     await cluster.start(index)
-    await waitUntilWhole(jsm, cluster, run())
+    await waitUntilWhole(sparedBy(index), cluster, run())
   }
   return [
     {
@@ -124,10 +135,10 @@ function clusterFaults(cluster: NatsCluster, jsm: JetStreamManager, currentRun: 
         const index = random() < 0.5 ? leader : (leader + 1 + Math.floor(random() * (cluster.nodes.length - 1))) % cluster.nodes.length
         cluster.partition(index)
         await waitFor(async () => (await cluster.routes(index)) === 0, RECOVERY_MS, `node ${index + 1} lost its routes`)
-        if (index === leader) await waitUntilLed(jsm, cluster, run(), index)
+        if (index === leader) await waitUntilLed(sparedBy(index), cluster, run(), index)
         await new Promise((resolve) => setTimeout(resolve, between(random, durations.blackholeMs)))
         cluster.heal(index)
-        await waitUntilWhole(jsm, cluster, run())
+        await waitUntilWhole(sparedBy(index), cluster, run())
       },
     },
   ]
