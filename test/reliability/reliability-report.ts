@@ -56,7 +56,7 @@ ${results
     row([
       `${r.scenario.split('-')[0]}: ${r.title}`,
       r.recordedAt.slice(0, 16).replace('T', ' ') + ' UTC',
-      r.run?.commit ?? 'unknown',
+      r.run ? commitCell(r.run.commit) : 'unknown',
       r.run === undefined ? 'unknown' : r.run.passed ? 'passed' : '**failed**',
       r.load ? r.load.map((l) => l.toFixed(1)).join(' / ') : '—',
     ]),
@@ -334,8 +334,21 @@ read batches of streams that replay); the other entries have no limit unless it 
 `
 }
 
+const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8' })
+
 /** The commit the figures are of, and whether the work tree differed from it. */
 export function revision(): string {
-  const git = (...args: string[]) => spawnSync('git', args, { encoding: 'utf8' }).stdout.trim()
-  return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' (with uncommitted changes in src/)' : ''}`
+  return `${git('rev-parse', '--short', 'HEAD').stdout.trim()}${git('status', '--porcelain', '--', 'src').stdout.trim() ? ' (with uncommitted changes in src/)' : ''}`
+}
+
+/**
+ * A run's commit as the report shows it. A branch rebased after its runs no longer contains their
+ * commits; what matters then is whether the code under test is the same: src/ as a tree.
+ */
+function commitCell(commit: string): string {
+  const [hash = ''] = commit.split(' ')
+  if (git('merge-base', '--is-ancestor', hash, 'HEAD').status === 0) return commit
+  const srcTree = (revision: string) => git('rev-parse', `${revision}:src`).stdout.trim()
+  const sameSource = srcTree(hash) !== '' && srcTree(hash) === srcTree('HEAD')
+  return `${commit} (${sameSource ? 'rebased since, src/ unchanged' : 'not an ancestor of this commit'})`
 }
