@@ -343,12 +343,14 @@ export function revision(): string {
 
 /**
  * A run's commit as the report shows it. A branch rebased after its runs no longer contains their
- * commits; what matters then is whether the code under test is the same: src/ as a tree.
+ * commits; what matters then is whether the code under test is the same: the files of src/ changed since.
  */
 function commitCell(commit: string): string {
   const [hash = ''] = commit.split(' ')
   if (git('merge-base', '--is-ancestor', hash, 'HEAD').status === 0) return commit
-  const srcTree = (revision: string) => git('rev-parse', `${revision}:src`).stdout.trim()
-  const sameSource = srcTree(hash) !== '' && srcTree(hash) === srcTree('HEAD')
-  return `${commit} (${sameSource ? 'rebased since, src/ unchanged' : 'not an ancestor of this commit'})`
+  const changed = git('diff', '--name-only', hash, 'HEAD', '--', 'src')
+  if (changed.status !== 0) return `${commit} (not in this repository)`
+  const paths = changed.stdout.trim().split('\n').filter(Boolean).map((path) => path.replace(/^src\//, ''))
+  const listed = paths.length > 4 ? `${paths.slice(0, 4).join(', ')} and ${paths.length - 4} more` : paths.join(', ')
+  return `${commit} (rebased since; ${paths.length === 0 ? 'src/ unchanged' : `src/ changed since in ${listed}`})`
 }
