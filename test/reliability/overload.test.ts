@@ -47,7 +47,8 @@ describe('overload: a burst of 5 × MAX_STREAMS', () => {
     recordResult(`overload-${feed.provider}`, { title: 'NATS JetStream', ...result })
     // The first round is the burst: exactly MAX_STREAMS streams, the others refused.
     expect(result).toMatchObject({ acceptedFirst: MAX_STREAMS, refusedFirst: 4 * MAX_STREAMS })
-    expect(result.mostOpenAtOnce).toBeLessThanOrEqual(MAX_STREAMS)
+    // By the function's own log: a client reading behind sees its stream end after the function freed the slot.
+    expect(result.mostOpenInFunction).toBeLessThanOrEqual(MAX_STREAMS)
     expect(result).toMatchObject({ finished: result.clients, failures: [], lost: 0, duplicated: 0, reordered: 0 })
     // Every refusal came from the limit, and none reached the broker: the function opened a stream per 200 only.
     expect({ opens: result.loggedOpens, overloaded: result.loggedOverloaded }).toEqual({ opens: result.opens, overloaded: result.overloaded })

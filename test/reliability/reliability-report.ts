@@ -239,8 +239,8 @@ streams end with \`UPSTREAM_UNAVAILABLE\` (a trial with 1,000 opened only 715 in
 
 ## Overload
 
-${row(['provider', 'MAX_STREAMS', 'clients at once', 'events each', 'first answers: streams / 503', '503 in all', 'most open at once', 'served in the end', 'lost / dup / reordered', 'retained memory: baseline → peak → after', 'peak RSS', 'duration'])}
-${row(Array(12).fill('---'))}
+${row(['provider', 'MAX_STREAMS', 'clients at once', 'events each', 'first answers: streams / 503', '503 in all', 'most open at once: function (clients)', 'streams ended by a broker error', 'served in the end', 'lost / dup / reordered', 'retained memory: baseline → peak → after', 'peak RSS', 'duration'])}
+${row(Array(13).fill('---'))}
 ${bursts
   .map((b) =>
     row([
@@ -250,7 +250,8 @@ ${bursts
       b.events,
       `${b.acceptedFirst} / ${b.refusedFirst}`,
       b.overloaded,
-      b.mostOpenAtOnce,
+      `${b.mostOpenInFunction ?? '—'} (${b.mostOpenAtOnce})`,
+      b.functionLog['stream.upstream_error'] ?? 0,
       `${b.finished} of ${b.clients}`,
       `${b.lost} / ${b.duplicated} / ${b.reordered}`,
       `${mb(b.baselineRetainedBytes)} → ${mb(b.peakRetainedBytes)} → ${mb(b.afterRetainedBytes)}`,
@@ -266,6 +267,12 @@ earliest event. The function takes \`MAX_STREAMS\` of them and answers the other
 stream the clients saw and one \`stream.overloaded\` per refusal, nothing else); a refused client comes
 back after \`Retry-After\` (\`RETRY_MS\` 200 here: 1 s) as a page would, until a slot is free. Every
 stream stays open until every client had its first answer, so the first round is the burst itself.
+*Most open at once* is counted from the function's log (\`stream.open\` and \`stream.close\` in the order
+written), and in brackets as the clients saw it: a client that reads behind sees its stream end after the
+function has freed the slot and given it to another, so the clients' count can pass the limit when they
+lag. *Streams ended by a broker error*: streams that ended with \`UPSTREAM_UNAVAILABLE\` (a JetStream
+request past its 5 s deadline on a loaded machine); their clients resumed from their cursors, and the
+counts of lost, duplicated and reordered events include them.
 The retained memory follows the streams held, not the clients asking. Without \`MAX_STREAMS\` the Node
 entry holds at most 5,000 streams (\`DEFAULT_MAX_STREAMS\`, \`src/limits/stream-limit.ts\`: an idle stream
 costs 44 KiB there, so 5,000 take about 215 MiB and a 512 MiB instance keeps about 200 MiB for the

@@ -37,8 +37,10 @@ export interface BurstResult {
   /** Event streams opened and 503 OVERLOADED answers, over the whole run, as the clients saw them. */
   opens: number
   overloaded: number
-  /** The most streams the clients held open at one moment. */
+  /** The most streams the clients held open at one moment, as they saw it (their closes trail when they read behind). */
   mostOpenAtOnce: number
+  /** The most streams the function held open at one moment, by its log. */
+  mostOpenInFunction: number
   /** Clients that received every event (and then closed). */
   finished: number
   /** Clients that failed for good, with their reason. */
@@ -149,6 +151,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     opens,
     overloaded,
     mostOpenAtOnce,
+    mostOpenInFunction: fn.mostOpenAtOnce(),
     finished: clients.filter((c) => c.state.done).length,
     failures: clients.flatMap((c) => (c.source.stats.failed === undefined ? [] : [c.source.stats.failed])),
     lost: counts.reduce((sum, c) => sum + c.lost, 0),

@@ -21,6 +21,11 @@ export interface NodeProcess {
   logCounts(): ReadonlyMap<string, number>
   /** Its warn and error lines, the last 200. */
   problems(): readonly string[]
+  /**
+   * The most streams it held at once, by its own log (\`stream.open\` up, \`stream.close\` down, in the
+   * order it wrote them): clients that read behind see a stream's end later than the function does.
+   */
+  mostOpenAtOnce(): number
   stop(): Promise<void>
 }
 
@@ -36,6 +41,8 @@ export async function startNodeProcess(env: Env): Promise<NodeProcess> {
   })
   const counts = new Map<string, number>()
   const problems: string[] = []
+  let open = 0
+  let mostOpen = 0
   let partial = ''
   let onListening: (() => void) | undefined
   const onOutput = (chunk: Buffer) => {
@@ -44,6 +51,8 @@ export async function startNodeProcess(env: Env): Promise<NodeProcess> {
     for (const line of lines) {
       const event = /"event":"([^"]+)"/.exec(line)?.[1] ?? 'unstructured'
       counts.set(event, (counts.get(event) ?? 0) + 1)
+      if (event === 'stream.open') mostOpen = Math.max(mostOpen, ++open)
+      else if (event === 'stream.close') open--
       if (event === 'server.listening') onListening?.()
       if (event !== 'unstructured' && !/"level":"(warn|error)"/.test(line)) continue
       problems.push(line)
@@ -82,6 +91,7 @@ export async function startNodeProcess(env: Env): Promise<NodeProcess> {
     },
     logCounts: () => counts,
     problems: () => problems,
+    mostOpenAtOnce: () => mostOpen,
     stop: () => stopChild(child),
   }
 }
