@@ -25,6 +25,20 @@ const counts = (held: Record<string, number>) =>
     .map(([name, count]) => `${name} ${count}`)
     .join(', ') || '—'
 
+/** "Broker restarts took 28 ms to 91 ms (NATS JetStream), …. ", or nothing when no run restarted a broker. */
+function restartTimes(deliveries: { title: string; faults: { kind: string; tookMs: number }[] }[]): string {
+  const times = deliveries
+    .filter((d) => d.faults.some((f) => f.kind === 'broker-restart'))
+    .map((d) => {
+      const took = d.faults.filter((f) => f.kind === 'broker-restart').map((f) => f.tookMs)
+      return `${seconds(Math.min(...took))} to ${seconds(Math.max(...took))} (${d.title})`
+    })
+  return times.length === 0 ? '' : `Broker restarts took ${times.join(', ')}. `
+}
+
+/** Table rows, or a line saying that the scenario has no figures from this checkout. */
+const rows = (lines: string[]) => (lines.length === 0 ? '\n*No figures of this scenario from the checkout that wrote this file.*' : lines.join('\n'))
+
 /** docs/reliability.md from the figures the long scenarios recorded. */
 export function reliabilityReport(): string {
   const results = readResults(true) as unknown as Recorded<{ provider?: string }>[]
@@ -129,7 +143,7 @@ over the streams, so a leak of its state would stand out by tens of MiB).
 
 ${row(['provider', 'events (backlog)', 'clients (slow)', 'faults', 'faults that struck clients replaying / live', 'client cuts', 'reconnects', 'UPSTREAM_UNAVAILABLE frames', 'lost', 'duplicated', 'reordered', 'gaps', 'peak RSS', 'duration'])}
 ${row(Array(14).fill('---'))}
-${deliveries
+${rows(deliveries
   .map((d) =>
     row([
       d.title,
@@ -148,19 +162,13 @@ ${deliveries
       seconds(d.durationMs),
     ]),
   )
-  .join('\n')}
+  )}
 
 Lost, duplicated and reordered are summed over the clients (every client must read every event).
 *Events (backlog)*: the events of the run, and of those how many were in the log before the clients
 came. *Faults that struck clients replaying / live*: of the faults, how many struck while at least one
 client was replaying, and how many while at least one read live.
-Broker restarts took ${deliveries
-    .filter((d) => d.faults.some((f) => f.kind === 'broker-restart'))
-    .map((d) => {
-      const took = d.faults.filter((f) => f.kind === 'broker-restart').map((f) => f.tookMs)
-      return `${seconds(Math.min(...took))} to ${seconds(Math.max(...took))} (${d.title})`
-    })
-    .join(', ')}; stalls and blackholes lasted ${FAULT_DURATIONS.stallMs.map((ms) => ms / 1000).join('–')} s. The embedded memory broker lives in the
+${restartTimes(deliveries)}Stalls and blackholes lasted ${FAULT_DURATIONS.stallMs.map((ms) => ms / 1000).join('–')} s. The embedded memory broker lives in the
 function's process: its clients cut and read slowly, with no network to break.
 
 ## What a Kafka leader change means for cursors
@@ -193,9 +201,9 @@ replication protocol and the stream's code; the tests run with unclean election 
 
 ${row(['provider', 'events', 'published', 'cap', 'peak growth', 'peak RSS', 'lost', 'duplicated', 'reordered'])}
 ${row(Array(9).fill('---'))}
-${pressures
+${rows(pressures
   .map((p) => row([p.title, p.events, mb(p.publishedBytes), mb(p.capBytes), mb(p.peakGrowthBytes), mb(p.peakRssBytes), p.lost, p.duplicated, p.reordered]))
-  .join('\n')}
+  )}
 
 *Peak growth* is the most the retained memory rose, while the client read nothing, above the lowest it
 was (before or during). What a stream holds for a client that does not read is about one batch of its
@@ -208,7 +216,7 @@ when half of one is taken.
 
 ${row(['provider', 'streams', 'held', 'all open after', 'fewest pings', 'streams ended early', 'lost / dup / reordered', 'held on the broker side while open', 'after', 'released within', 'retained memory: baseline → peak → after', 'peak RSS'])}
 ${row(Array(12).fill('---'))}
-${loads
+${rows(loads
   .map((l) =>
     row([
       l.title,
@@ -225,7 +233,7 @@ ${loads
       mb(l.peakRssBytes),
     ]),
   )
-  .join('\n')}
+  )}
 
 Clients arrive in waves of 100, each wave once the one before has its first event, and honour the
 function's \`retry:\` (2 s plus jitter) as browsers do. On the Node entry all JetStream streams share one
@@ -241,7 +249,7 @@ streams end with \`UPSTREAM_UNAVAILABLE\` (a trial with 1,000 opened only 715 in
 
 ${row(['provider', 'MAX_STREAMS', 'clients at once', 'events each', 'first answers: streams / 503', '503 in all', 'most open at once: function (clients)', 'streams ended by a broker error', 'served in the end', 'lost / dup / reordered', 'retained memory: baseline → peak → after', 'peak RSS', 'duration'])}
 ${row(Array(13).fill('---'))}
-${bursts
+${rows(bursts
   .map((b) =>
     row([
       b.title,
@@ -259,7 +267,7 @@ ${bursts
       seconds(b.durationMs),
     ]),
   )
-  .join('\n')}
+  )}
 
 Five times \`MAX_STREAMS\` clients subscribe at the same moment, each to replay the whole log from the
 earliest event. The function takes \`MAX_STREAMS\` of them and answers the others 503 \`OVERLOADED\` with
@@ -316,6 +324,15 @@ read batches of streams that replay); the other entries have no limit unless it 
 - No event was lost, duplicated or reordered in any run once those were fixed.
 
 ## Not covered yet
+
+- The long overload burst (200 streams, 1,000 clients, 10,000 events each) does not pass: every
+  client got every event exactly (0 lost, duplicated or reordered), the function never held more
+  than 200 streams, refused nothing it did not have to, released every consumer and connection
+  and came back to its memory baseline, but most streams it accepted ended early with
+  \`UPSTREAM_UNAVAILABLE\` (2,036 of 3,036 on 2026-12-02, load 13; 2,443 of 3,443 at load 25): a
+  JetStream API request of a new stream (stream lookup, info or consumer create) got no answer
+  within its 5 s deadline on the connection all streams share while 200 of them replayed through
+  it. Their clients resumed from their cursors. The short burst (20 streams) has none.
 
 - The fault scenarios run the Node entry; the Workers entry meets only the silent-connection and
   silent-pull regression tests, the JetStream cluster's integration test (a dead node in the URL list,
