@@ -6,7 +6,7 @@ import type { FaultKind, Feed } from '../support/faults/feed'
 import { backToBaseline, runLoad } from '../support/faults/load-run'
 import { startNodeProcess, type NodeProcess } from '../support/faults/node-process'
 import { recordResult } from '../support/faults/results'
-import { scaled, SEED } from '../support/faults/scale'
+import { LONG, scaled, SEED } from '../support/faults/scale'
 
 const HEARTBEAT_SECONDS = 1
 /** The stated bound: a client that reads nothing costs the function at most this much memory (1 KB events). */
@@ -92,7 +92,8 @@ export function describeReliability(
         ...(fn ? { peakRssBytes: fn.peakRss(), functionLog: Object.fromEntries(fn.logCounts()) } : {}),
       })
       expect(result.logEntries, 'the producer wrote every event once').toBe(result.published)
-      for (const kind of suite.strikeReplayAndLive ?? []) {
+      // The long run's many faults must strike both phases; the short one's few fall where they fall.
+      for (const kind of LONG ? (suite.strikeReplayAndLive ?? []) : []) {
         const strikes = result.faults.filter((fault) => fault.kind === kind)
         expect(strikes.some((fault) => fault.replayingClients > 0), `a ${kind} struck while a client replayed`).toBe(true)
         expect(strikes.some((fault) => fault.liveClients > 0), `a ${kind} struck while a client read live`).toBe(true)
