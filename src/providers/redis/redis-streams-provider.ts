@@ -66,7 +66,7 @@ export class RedisStreamsProvider implements Provider {
   }
 
   async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
-    const redis = withDeadlines(this.connect(signal), this.requestTimeoutMs, this.blockMs, signal)
+    const redis = withDeadlines(this.connect(signal), this.requestTimeoutMs, this.blockMs)
     const keys = route.names
     const keyIndex = new Map(keys.map((key, index) => [key, index]))
     const positions = start.from === 'after' ? decodePositions(start.position, keys.length) : keys.map(() => NO_ENTRY)
@@ -151,10 +151,11 @@ export class RedisStreamsProvider implements Provider {
 
 /**
  * Each command fails once its blocking time plus `timeoutMs` has passed. The request
- * left behind is cancelled with the stream: the failure ends it, which aborts `signal`.
+ * left behind is cancelled with the stream: the failure ends it, which aborts the signal
+ * the client is bound to; an aborted request resolves, so a stream that ends stops cleanly.
  */
-function withDeadlines(redis: RedisCommand, timeoutMs: number, blockMs: number, signal: AbortSignal): RedisCommand {
-  return (args) => withDeadline(`Redis ${args[0]}`, timeoutMs + (args.includes('BLOCK') ? blockMs : 0), signal, () => redis(args))
+function withDeadlines(redis: RedisCommand, timeoutMs: number, blockMs: number): RedisCommand {
+  return (args) => withDeadline(`Redis ${args[0]}`, timeoutMs + (args.includes('BLOCK') ? blockMs : 0), undefined, () => redis(args))
 }
 
 function xread(keys: string[], ids: string[], count: number, blockMs: number | undefined): [string, ...string[]] {

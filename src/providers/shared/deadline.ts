@@ -4,11 +4,13 @@
  * the returned promise settles at the deadline or abort even when the call ignores its
  * signal (some clients cannot be aborted, or retry inside), so a stream never stalls on
  * it. A missed deadline or an abort rejects with `Failure`, the provider's error class.
+ * Without `outer`, only the deadline: for a client bound to the stream's signal, whose
+ * requests settle by themselves when the stream ends.
  */
 export function withDeadline<T>(
   what: string,
   ms: number,
-  outer: AbortSignal,
+  outer: AbortSignal | undefined,
   run: (signal: AbortSignal) => Promise<T>,
   Failure: new (message: string) => Error = Error,
 ): Promise<T> {
@@ -29,11 +31,11 @@ export function withDeadline<T>(
       controller.abort()
       reject(new Failure(`${what} got no answer within ${ms} ms`))
     }, ms)
-    if (outer.aborted) {
+    if (outer?.aborted) {
       onAbort()
       return
     }
-    forget = whenAborted(outer, onAbort)
+    if (outer) forget = whenAborted(outer, onAbort)
     run(controller.signal).then(
       (value) => {
         finish()
