@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from './log'
 import { providerKey, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
 import { plainBatchRenderer, type FrameRendering } from './relay/frame-renderer'
 import { combineHooks } from './relay/hooks'
-import { relay, type RelayHooks, type RelayStream } from './relay/relay'
+import { relay, type RelayHooks, type RelayStream, type StreamBudget } from './relay/relay'
 import { streamLog } from './relay/stream-log'
 import { createEventStream, type EventStreamOptions } from './sse/event-stream'
 import { SSE_HEADERS } from './sse/frames'
@@ -59,6 +59,8 @@ export interface AppOptions {
   federation?: FederatedRenderer
   /** Makes a stream's response; by default its body is a web ReadableStream (the Node entry writes to the socket instead). */
   eventStreamResponse?: (request: Request, stream: EventStreamOptions) => Response
+  /** The budget of outgoing requests of the request being served, where the platform limits them (Workers). */
+  streamBudget?: () => StreamBudget | undefined
 }
 
 /** The variables the app's middleware puts on the request context. */
@@ -148,9 +150,10 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       noHistoryEvent: c.req.method === 'GET',
     }
     const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
-    const render = federated?.render ?? plainBatchRenderer(rendering)
+    const render = federated ?? plainBatchRenderer(rendering)
     const filter = prepared.route.filter
     const validUntilMs = c.get('identity')?.validUntilMs
+    const budget = options.streamBudget?.()
     hooks.onOpen?.(stream)
     const streamOptions: EventStreamOptions = {
       retryMs,
@@ -167,7 +170,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
           retryMs,
           hooks,
           ...(filter ? { filter: { apply: filterBatch(filter, prepared.argumentsAsSent), cursorOf: rendering.cursorOf } } : {}),
-          ...(federated ? { endsAfterBatch: federated.exhausted } : {}),
+          ...(budget ? { budget } : {}),
         }),
     }
     if (options.eventStreamResponse) return options.eventStreamResponse(c.req.raw, streamOptions)

@@ -25,7 +25,7 @@ import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
 import { LiveFanout } from './providers/shared/live-fanout'
 import { probeTargets, providerHosts, type ProbeTarget } from './probes/provider-probes'
-import type { RelayHooks } from './relay/relay'
+import type { RelayHooks, StreamBudget } from './relay/relay'
 
 /** What differs between runtimes when building the app from the environment. */
 export interface Platform {
@@ -45,6 +45,8 @@ export interface Platform {
   hooks?: (config: Config) => RelayHooks | undefined
   /** How a stream's response is made, where the runtime can do better than a web ReadableStream body (Node). */
   eventStreamResponse?: AppOptions['eventStreamResponse']
+  /** The outgoing-request budget of the request being served, where the platform limits them (Workers). */
+  streamBudget?: () => StreamBudget | undefined
 }
 
 export interface Server {
@@ -134,11 +136,11 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
             subgraphTimeoutMs: config.federation.subgraphTimeoutMs,
             forwardHeaders: config.federation.forwardHeaders,
             shareInFlight: platform.shareLiveReads === true,
-            ...(config.federation.subgraphRequestsPerStream === undefined ? {} : { requestsPerStream: config.federation.subgraphRequestsPerStream }),
           }),
         }
       : {}),
     ...(platform.eventStreamResponse ? { eventStreamResponse: platform.eventStreamResponse } : {}),
+    ...(platform.streamBudget ? { streamBudget: platform.streamBudget } : {}),
     log,
     ...(hooks ? { hooks } : {}),
   })

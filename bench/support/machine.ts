@@ -13,7 +13,6 @@ const PACKAGES = [
   '@nats-io/nats-core',
   '@nats-io/jetstream',
   '@upstash/redis',
-  '@upstash/kafka',
   'graphql',
   'ws',
   'wrangler',

@@ -9,11 +9,6 @@ export interface FederationConfig {
   subgraphTimeoutMs: number
   /** Client request headers passed on to subgraphs, lower-cased; none by default. */
   forwardHeaders: string[]
-  /**
-   * Subgraph requests one stream may make before it ends (without `complete`, so the client
-   * resumes on a new request): Workers count them as subrequests of the stream's request.
-   */
-  subgraphRequestsPerStream: number | undefined
   /** `SUBGRAPH_<NAME>_URL` of a subgraph, when set. */
   subgraphUrl(subgraphName: string): string | undefined
 }
@@ -22,10 +17,12 @@ export function readFederationConfig(env: Env): FederationConfig {
   const forwardHeaders = list(env.FORWARD_HEADERS).map((name) => name.toLowerCase())
   const bad = forwardHeaders.find((name) => !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name))
   if (bad !== undefined) throw new ConfigError('FORWARD_HEADERS', `"${bad}" is not a header name`)
+  if (env.SUBGRAPH_REQUESTS_PER_STREAM) {
+    throw new ConfigError('SUBGRAPH_REQUESTS_PER_STREAM', 'was replaced by MAX_SUBREQUESTS, which counts every request of a stream on Workers; remove it')
+  }
   return {
     subgraphTimeoutMs: integer(env, 'SUBGRAPH_TIMEOUT_MS', 10_000, 1, 600_000, 'milliseconds'),
     forwardHeaders,
-    subgraphRequestsPerStream: env.SUBGRAPH_REQUESTS_PER_STREAM ? integer(env, 'SUBGRAPH_REQUESTS_PER_STREAM', 0, 1, 1_000_000) : undefined,
     subgraphUrl(subgraphName) {
       const variable = `SUBGRAPH_${envId(subgraphName)}_URL`
       const url = env[variable]

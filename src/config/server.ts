@@ -21,6 +21,8 @@ export interface ServerConfig {
   logLevel: LogLevel
   /** NATS subjects that no JetStream stream captures are refused instead of served at most once. */
   requireHistory: boolean
+  /** Workers: subrequests one stream (one invocation) may make; Cloudflare's Paid plan allows 10,000, Free 50. */
+  maxSubrequests: number
 }
 
 export function readServerConfig(env: Env): ServerConfig {
@@ -36,6 +38,7 @@ export function readServerConfig(env: Env): ServerConfig {
     corsCredentials: corsCredentials(env),
     logLevel: logLevel(env),
     requireHistory: boolean(env, 'REQUIRE_HISTORY', false),
+    maxSubrequests: integer(env, 'MAX_SUBREQUESTS', 10_000, 2, 10_000_000),
   }
 }
 

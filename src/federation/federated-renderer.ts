@@ -17,22 +17,13 @@ export interface FederationOptions {
   subgraphTimeoutMs: number
   /** Lower-cased names of the client headers passed on to subgraphs. */
   forwardHeaders: string[]
-  /** A stream ends before a batch that could take it past this many subgraph requests (Workers' subrequests). */
-  requestsPerStream?: number
   /** Identical subgraph requests in flight share one answer: only where requests may share I/O (Node). */
   shareInFlight: boolean
 }
 
-/** One stream's renderer, and whether its subgraph request budget leaves room for another batch. */
-export interface FederatedStream {
-  render: BatchRenderer
-  /** True once the next batch could need more subgraph requests than the stream has left. */
-  exhausted(): boolean
-}
+export type FederatedRenderer = (prepared: PreparedSubscription, rendering: FrameRendering, requestHeaders: Headers) => BatchRenderer
 
-export type FederatedRenderer = (prepared: PreparedSubscription, rendering: FrameRendering, requestHeaders: Headers) => FederatedStream
-
-export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, requestsPerStream, shareInFlight }: FederationOptions): FederatedRenderer {
+export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, shareInFlight }: FederationOptions): FederatedRenderer {
   let resolver: Promise<EntityResolver> | undefined
   const enrichments = new WeakMap<PreparedSubscription, Promise<EnrichedSubscription | undefined>>()
   const enrichmentOf = (prepared: PreparedSubscription): Promise<EnrichedSubscription | undefined> => {
@@ -53,9 +44,6 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, re
       if (value !== null) headers[name] = value
     }
     const plain = itemFrame(rendering)
-    let requests = 0
-    // The most one batch took so far: what the next one may take too.
-    let largestBatch = 0
     const render: BatchRenderer = async (items, signal) => {
       const enrichment = await enrichmentOf(prepared)
       let frames = ''
@@ -69,8 +57,6 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, re
       if (payloads.length > 0) {
         const resolved = await enrichment.resolve(payloads, { headers, signal })
         results = resolved.results
-        requests += resolved.requests
-        largestBatch = Math.max(largestBatch, resolved.requests)
       }
       let next = 0
       for (const item of items) {
@@ -80,6 +66,6 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, re
       }
       return frames
     }
-    return { render, exhausted: () => requestsPerStream !== undefined && requests + largestBatch > requestsPerStream }
+    return render
   }
 }

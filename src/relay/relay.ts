@@ -74,30 +74,41 @@ export interface RelayOptions {
     apply(items: readonly ProviderItem[]): FilteredBatch
     cursorOf(position: string): string
   }
+  /** The request's budget of outgoing requests, where the platform limits them (Workers' subrequests). */
+  budget?: StreamBudget
+}
+
+/**
+ * A budget the stream's request may spend (Workers' subrequests). When it is spent, the stream
+ * ends without `complete` and the client resumes on a new request from its last id.
+ */
+export interface StreamBudget {
+  /** Asked after each batch: true when the next batch could pass the budget; the stream ends there. */
+  endsAfterBatch(): boolean
   /**
-   * Asked after each batch: true ends the stream there, without `complete`, and the client
-   * resumes on a new request (a request's budget, such as Workers' subrequests, is spent).
+   * True once the budget refused a request: the batch that needed it is not sent (the resume reads
+   * it again), and the failure it caused ends the stream without an error frame.
    */
-  endsAfterBatch?: () => boolean
+  refused(): boolean
 }
 
 /** Runs the stream until the provider ends, the client goes or a failure is reported; never throws. */
-export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, filter, endsAfterBatch }: RelayOptions): Promise<void> {
+export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, filter, budget }: RelayOptions): Promise<void> {
   try {
     for await (const batch of provider.open(stream.route, stream.start, sink.signal)) {
       const { items, withheldUpTo } = filter ? filter.apply(batch) : { items: batch, withheldUpTo: undefined }
       const rendered = items.length === 0 ? '' : render(items, sink.signal)
       let frames = typeof rendered === 'string' ? rendered : await rendered
-      if (sink.signal.aborted) break
+      if (sink.signal.aborted || budget?.refused()) break
       if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
       sink.write(frames)
       countBatch(stream, items, frames, hooks)
       if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
       await sink.ready()
-      if (sink.signal.aborted || endsAfterBatch?.()) break
+      if (sink.signal.aborted || budget?.endsAfterBatch()) break
     }
   } catch (error) {
-    if (sink.signal.aborted) return
+    if (sink.signal.aborted || budget?.refused()) return
     sink.write(failureFrames(stream, error, retryMs, hooks))
   }
 }

@@ -4,10 +4,16 @@
  * between requests). A Cosmo execution config is too large for a var (5 KB): it is
  * uploaded as a Text module (wrangler's `rules`, docs/deploy-cloudflare.md) and
  * EXECUTION_CONFIG_FILE_PATH names that module, imported here before the first build.
+ *
+ * Each invocation (one stream) gets a SubrequestBudget of MAX_SUBREQUESTS, found through
+ * AsyncLocalStorage (the `nodejs_als` flag, no Node polyfills) by the global fetch and WebSocket,
+ * which charge it: the stream ends cleanly before the platform would fail a request.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
+import { chargeOutgoingRequests, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
 import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
 import { createServerFromEnv, type Server } from '../setup'
@@ -15,13 +21,14 @@ import { createServerFromEnv, type Server } from '../setup'
 let server: Promise<Server> | undefined
 /** The brokers are probed once per isolate, at its first request (a Worker has no start of its own). */
 let probed = false
+const invocation = new AsyncLocalStorage<SubrequestBudget>()
+chargeOutgoingRequests(() => invocation.getStore())
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     let built: Server
     try {
-      // Subgraph requests are subrequests of the stream's request: 50 per request on the Free plan.
-      server ??= buildServer({ SUBGRAPH_REQUESTS_PER_STREAM: '40', ...pickStrings(env) })
+      server ??= buildServer(pickStrings(env))
       built = await server
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
@@ -29,9 +36,11 @@ export default {
     }
     if (!probed) {
       probed = true
+      // Outside the request's budget: the probes are the isolate's, not the stream's.
       ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
     }
-    return built.app.fetch(request, env, ctx)
+    const budget = new SubrequestBudget(built.config.maxSubrequests)
+    return invocation.run(budget, () => built.app.fetch(request, env, ctx))
   },
 }
 
@@ -48,6 +57,7 @@ async function buildServer(env: Env): Promise<Server> {
   }
   return createServerFromEnv(env, {
     upstashClient: cloudflareUpstashClient,
+    streamBudget: () => invocation.getStore(),
     readFile: (file) => {
       const text = files.get(file)
       if (text === undefined) throw new Error(`${file} is not bundled`)

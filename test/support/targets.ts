@@ -78,6 +78,8 @@ export function bundleWorker(): Promise<string> {
     format: 'esm',
     platform: 'browser',
     conditions: ['workerd', 'worker', 'browser'],
+    // AsyncLocalStorage, with the nodejs_als flag (as wrangler.toml sets it).
+    external: ['node:async_hooks'],
     target: 'es2022',
     write: false,
     logLevel: 'silent',
@@ -94,7 +96,7 @@ async function startWorkerd(env: Env, executionConfig?: BundledConfig): Promise<
       ...(executionConfig ? [{ type: 'Text' as const, path: 'config.json', contents: executionConfig.text }] : []),
     ],
     compatibilityDate: '2026-04-20',
-    compatibilityFlags: ['enable_request_signal'],
+    compatibilityFlags: ['enable_request_signal', 'nodejs_als'],
     bindings: { LOG_LEVEL: 'silent', ...env } as Record<string, string>,
     host: '127.0.0.1',
     port: 0,
