@@ -47,10 +47,17 @@ export interface Platform {
   eventStreamResponse?: AppOptions['eventStreamResponse']
   /** The outgoing-request budget of the request being served, where the platform limits them (Workers). */
   streamBudget?: () => StreamBudget | undefined
+  /**
+   * Wraps a provider whose streams of one route share one reader elsewhere (Workers: a Durable
+   * Object per route); returns the provider itself where that is not possible.
+   */
+  routeReaders?: (provider: Provider, kind: ProviderKind) => Provider
 }
 
 export interface Server {
   app: Hono<{ Variables: AppVariables }>
+  /** The providers the app reads, by `kind:providerId`. */
+  providers: ReadonlyMap<string, Provider>
   config: Config
   /** The embedded broker, when some provider runs in memory (the demo does). */
   memoryBroker: MemoryBroker | undefined
@@ -111,7 +118,8 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
   for (const route of schema.routes.values()) {
     const key = providerKey(route.kind, route.providerId)
     if (providers.has(key)) continue
-    providers.set(key, providerFactories[route.kind](route.providerId, context))
+    const provider = providerFactories[route.kind](route.providerId, context)
+    providers.set(key, platform.routeReaders ? platform.routeReaders(provider, route.kind) : provider)
     targets.push(...probeTargets(route.kind, route.providerId, env))
   }
   const hooks = platform.hooks?.(config)
@@ -144,7 +152,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     log,
     ...(hooks ? { hooks } : {}),
   })
-  return { app, config, memoryBroker, log, probeTargets: targets }
+  return { app, providers, config, memoryBroker, log, probeTargets: targets }
 }
 
 function loadSchema(config: Config): EdfsSchema {

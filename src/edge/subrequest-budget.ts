@@ -93,20 +93,7 @@ export type CurrentBudget = () => SubrequestBudget | undefined
  */
 export function chargeOutgoingRequests(current: CurrentBudget, scope: typeof globalThis = globalThis): void {
   const platformFetch = scope.fetch
-  scope.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const budget = current()
-    if (budget === undefined) return platformFetch(input, init)
-    budget.spend()
-    await budget.connection()
-    let response: Response
-    try {
-      response = await platformFetch(input, init)
-    } catch (error) {
-      budget.release()
-      throw error
-    }
-    return releasedWhenRead(response, () => budget.release())
-  }
+  scope.fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => charged(current(), () => platformFetch(input, init))
   const PlatformWebSocket = scope.WebSocket
   if (PlatformWebSocket === undefined) return
   scope.WebSocket = class ChargedWebSocket extends PlatformWebSocket {
@@ -126,6 +113,21 @@ export function chargeOutgoingRequests(current: CurrentBudget, scope: typeof glo
       this.addEventListener('error', release)
     }
   }
+}
+
+/** Makes one request charged to `budget` (when there is one): a subrequest, and a connection until its body is read. */
+export async function charged(budget: SubrequestBudget | undefined, request: () => Promise<Response>): Promise<Response> {
+  if (budget === undefined) return request()
+  budget.spend()
+  await budget.connection()
+  let response: Response
+  try {
+    response = await request()
+  } catch (error) {
+    budget.release()
+    throw error
+  }
+  return releasedWhenRead(response, () => budget.release())
 }
 
 /** The response with `release` called once its body has been read to the end, cancelled or failed. */

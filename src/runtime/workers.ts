@@ -8,15 +8,32 @@
  * Each invocation (one stream) gets a SubrequestBudget of MAX_SUBREQUESTS, found through
  * AsyncLocalStorage (the `nodejs_als` flag, no Node polyfills) by the global fetch and WebSocket,
  * which charge it: the stream ends cleanly before the platform would fail a request.
+ *
+ * With the `ROUTE_READERS` Durable Object binding (on in the shipped wrangler.toml), the streams
+ * of a JetStream route read through one RouteReader object per route (src/edge/route-object.ts);
+ * without it, each stream reads the broker itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
-import { chargeOutgoingRequests, SubrequestBudget } from '../edge/subrequest-budget'
+import { readAttachRequest, RouteObjectProvider, serveAttachment, type AttachToObject } from '../edge/route-object'
+import { charged, chargeOutgoingRequests, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
+import { JetStreamProvider } from '../providers/nats/jetstream-provider'
+import { sharedConnection } from '../providers/nats/nats-connection'
+import { providerKey, type Provider } from '../providers/provider'
 import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
-import { createServerFromEnv, type Server } from '../setup'
+import { createServerFromEnv, type Platform, type Server } from '../setup'
+
+/** The Durable Object binding of the route readers, as wrangler.toml names it. */
+const ROUTE_READERS = 'ROUTE_READERS'
+
+/** What the Worker uses of a Durable Object namespace binding. */
+interface ObjectNamespace {
+  idFromName(name: string): unknown
+  get(id: unknown): { fetch(url: string, init: RequestInit): Promise<Response> }
+}
 
 let server: Promise<Server> | undefined
 /** The brokers are probed once per isolate, at its first request (a Worker has no start of its own). */
@@ -28,7 +45,8 @@ export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     let built: Server
     try {
-      server ??= buildServer(pickStrings(env))
+      const readers = objectNamespace(env)
+      server ??= buildServer(pickStrings(env), readers ? { routeReaders: routeReadersThrough(readers) } : {})
       built = await server
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
@@ -44,7 +62,42 @@ export default {
   },
 }
 
-async function buildServer(env: Env): Promise<Server> {
+/**
+ * The Durable Object reading one route for every Worker stream attached to it: the route's
+ * streams are served as on Node (one NATS connection, LiveFanout), and each attached stream's
+ * batches go back as the lines of its streaming response (src/edge/route-object.ts).
+ */
+export class RouteReader {
+  private server: Promise<Server> | undefined
+
+  constructor(
+    _state: unknown,
+    private readonly env: Env,
+  ) {}
+
+  async fetch(request: Request): Promise<Response> {
+    const attach = readAttachRequest(await request.json().catch(() => undefined))
+    if (attach === undefined) return new Response('an attach request is { route, start }', { status: 400 })
+    this.server ??= buildServer(pickStrings(this.env), { natsConnector: sharedConnection, shareLiveReads: true })
+    const { providers, config } = await this.server
+    return serveAttachment((route) => providers.get(providerKey(route.kind, route.providerId)), attach, request.signal, Math.min(config.heartbeatMs, 5000))
+  }
+}
+
+/** JetStream providers read through the route's object; the others read the broker from the stream itself. */
+function routeReadersThrough(readers: ObjectNamespace): NonNullable<Platform['routeReaders']> {
+  const attach: AttachToObject = (name, body, signal) =>
+    // The attachment is a subrequest of the stream's request, holding a connection while it is open.
+    charged(invocation.getStore(), () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
+  return (provider: Provider) => (provider instanceof JetStreamProvider ? new RouteObjectProvider(provider, attach) : provider)
+}
+
+function objectNamespace(env: Env): ObjectNamespace | undefined {
+  const binding: unknown = (env as Record<string, unknown>)[ROUTE_READERS]
+  return typeof binding === 'object' && binding !== null && 'idFromName' in binding ? (binding as ObjectNamespace) : undefined
+}
+
+async function buildServer(env: Env, runtime: Partial<Platform> = {}): Promise<Server> {
   const files = new Map<string, string>()
   const path = env.EXECUTION_CONFIG_FILE_PATH
   if (path) {
@@ -56,6 +109,7 @@ async function buildServer(env: Env): Promise<Server> {
     }
   }
   return createServerFromEnv(env, {
+    ...runtime,
     upstashClient: cloudflareUpstashClient,
     streamBudget: () => invocation.getStore(),
     readFile: (file) => {

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { routeObjectName } from '../../src/edge/route-object'
+import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
+import { currentNatsServerBinary, startNatsServer, type NatsServer } from '../support/nats-server'
+import { uniqueName } from '../support/random'
+import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
+import { openSse, type SseConnection } from '../support/sse-client'
+import { startWorkerWithRouteObjects, type RouteObjectsTarget } from '../support/workers-route-objects'
+
+// Durable Object fan-out on Workers, in workerd with the RouteReader object bound as the shipped
+// wrangler.toml binds it, against a real nats-server of its own (so that its consumers and
+// connections can be counted): the streams of one route read through one object, with one NATS
+// connection and, at the head, one JetStream consumer.
+
+const STREAMS = 100
+
+/** One client that reads a stream and resumes it from its last id whenever it ends, as EventSource does. */
+class Follower {
+  readonly received: number[] = []
+  ends = 0
+  private connection: SseConnection | undefined
+  private lastEventId: string | undefined
+  private stopped = false
+  readonly done: Promise<void>
+
+  constructor(
+    private readonly url: (lastEventId: string | undefined) => string,
+    headersOnly = false,
+  ) {
+    this.done = this.run(headersOnly)
+  }
+
+  private async run(_headersOnly: boolean): Promise<void> {
+    for (let connections = 0; !this.stopped && connections < 50; connections++) {
+      const headers: Record<string, string> = this.lastEventId === undefined ? {} : { 'Last-Event-ID': this.lastEventId }
+      this.connection = await openSse(this.url(this.lastEventId), { headers })
+      expect(this.connection.status).toBe(200)
+      for (let event = await this.connection.next(); event !== undefined; event = await this.connection.next()) {
+        if (event.event !== 'next') continue
+        this.received.push(JSON.parse(event.data).data.events.n)
+        this.lastEventId = event.id
+      }
+      if (this.stopped) return
+      expect(this.connection.raw()).not.toContain('event: complete')
+      this.ends++
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.connection?.cut()
+    await this.done
+  }
+}
+
+describe('Durable Object fan-out of a JetStream route on Workers', () => {
+  let nats: NatsServer
+  let admin: JetStreamAdmin
+  let target: RouteObjectsTarget
+  const stream = uniqueName('fanout')
+  const subject = `t.${stream}.a`
+  const url = (params: Record<string, string> = {}) => streamUrl(target.baseUrl, eventsQuery(stream, 'a'), params)
+  let next = 0
+  const publish = (count: number) => admin.publish(subject, Array.from({ length: count }, () => ({ n: next++ })))
+  /** A stream joins the shared reader when an event shows it level with it: events flow while consumers are counted. */
+  const consumersWhilePublishing = async () => {
+    await publish(1)
+    return admin.consumerCount(stream)
+  }
+  const connections = async () => ((await (await fetch(`${nats.monitorUrl}/connz`)).json()) as { num_connections: number }).num_connections
+
+  beforeAll(async () => {
+    nats = await startNatsServer(currentNatsServerBinary())
+    admin = await connectJetStream(nats.wsUrl)
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    // A client that left is noticed by workerd when the next heartbeat cannot be written: soon, with 1 s.
+    target = await startWorkerWithRouteObjects({ SCHEMA: testSchema, NATS_DEFAULT_URL: nats.wsUrl, HEARTBEAT_SECONDS: '1' })
+  })
+  afterAll(async () => {
+    await target?.close()
+    await admin?.close()
+    await nats?.stop()
+  })
+
+  /** Live streams, attached: each has received a probe event (published until all have one). */
+  async function attachedFollowers(count: number): Promise<Follower[]> {
+    const followers = Array.from({ length: count }, () => new Follower((last) => url(last === undefined ? {} : {})))
+    for (let probes = 0; probes < 200 && followers.some((f) => f.received.length === 0); probes++) {
+      await publish(1)
+      await expect.poll(() => followers.every((f) => f.received.length > 0), { timeout: 500 }).toBe(true).catch(() => {})
+    }
+    expect(followers.every((f) => f.received.length > 0)).toBe(true)
+    return followers
+  }
+
+  const expectAllFrom = (follower: Follower, first: number, last: number) => {
+    const from = follower.received.indexOf(first)
+    expect(from, 'the stream got the first event').toBeGreaterThanOrEqual(0)
+    expect(follower.received.slice(from)).toEqual(Array.from({ length: last - first + 1 }, (_, i) => first + i))
+  }
+
+  it(`${STREAMS} streams on one subject: one consumer and one NATS connection for the route; every stream gets every event once, in order`, async () => {
+    const followers = await attachedFollowers(STREAMS)
+    try {
+      expect(await admin.consumerCount(stream)).toBe(1)
+      // The test's own connection and the object's.
+      expect(await connections()).toBe(2)
+      const first = next
+      await publish(300)
+      await expect.poll(() => followers.every((f) => f.received.at(-1) === next - 1), { timeout: 30_000 }).toBe(true)
+      for (const follower of followers) expectAllFrom(follower, first, next - 1)
+      expect(followers.every((f) => f.ends === 0)).toBe(true)
+      expect(await admin.consumerCount(stream)).toBe(1)
+    } finally {
+      await Promise.all(followers.map((f) => f.stop()))
+    }
+    // The last stream gone, the object releases its consumer.
+    await expect.poll(() => admin.consumerCount(stream), { timeout: 10_000 }).toBe(0)
+  })
+
+  it('the object aborted mid-stream: every stream ends without complete and resumes exactly through a new instance', async () => {
+    const followers = await attachedFollowers(STREAMS)
+    try {
+      const first = next
+      await publish(100)
+      await expect.poll(() => followers.every((f) => f.received.at(-1) === next - 1), { timeout: 30_000 }).toBe(true)
+      await target.abortRoute(routeObjectName({ kind: 'nats', providerId: 'default', names: [subject] }))
+      await publish(100)
+      await expect.poll(() => followers.every((f) => f.ends > 0), { timeout: 30_000 }).toBe(true)
+      await publish(100)
+      await expect.poll(() => followers.every((f) => f.received.at(-1) === next - 1), { timeout: 30_000 }).toBe(true)
+      for (const follower of followers) expectAllFrom(follower, first, next - 1)
+      // Resumed streams read behind on their own in the object, then share its reader again as events flow.
+      await expect.poll(consumersWhilePublishing, { timeout: 20_000 }).toBe(1)
+    } finally {
+      await Promise.all(followers.map((f) => f.stop()))
+    }
+  })
+
+  it('a stream that starts behind catches up on its own and attaches: nothing lost or repeated', async () => {
+    const followers = await attachedFollowers(10)
+    const late = new Follower(() => url({ from: 'earliest' }))
+    try {
+      await publish(200)
+      await expect.poll(() => late.received.at(-1) === next - 1 && followers.every((f) => f.received.at(-1) === next - 1), { timeout: 30_000 }).toBe(true)
+      // Once caught up it reads through the shared reader: one consumer again.
+      await expect.poll(consumersWhilePublishing, { timeout: 20_000 }).toBe(1)
+      await publish(100)
+      await expect.poll(() => late.received.at(-1) === next - 1, { timeout: 30_000 }).toBe(true)
+      expect(late.received).toEqual(Array.from({ length: next }, (_, n) => n))
+      expect(late.ends).toBe(0)
+    } finally {
+      await Promise.all([...followers, late].map((f) => f.stop()))
+    }
+  })
+})
