@@ -1,8 +1,8 @@
 /** MAX_SUBREQUESTS, the Workers stream budget: its default and bounds, and the variable it replaced. */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, type Env } from '../../src/config/env'
-import { createServerFromEnv } from '../../src/setup'
-import { testSchema } from '../support/schemas'
+import { ConfigError, type Env } from '../../../src/config/env'
+import { createServerFromEnv } from '../../../src/setup'
+import { testSchema } from '../../support/schemas'
 
 const start = (env: Env) => createServerFromEnv({ SCHEMA: testSchema, NATS_DEFAULT_URL: 'memory:', LOG_LEVEL: 'silent', ...env })
 
