@@ -4,7 +4,7 @@ import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { currentNatsServerBinary, startNatsServer, type NatsServer } from '../support/nats-server'
 import { uniqueName } from '../support/random'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
-import { openSse, type SseConnection } from '../support/sse-client'
+import { openSse, readNextEvents, type SseConnection } from '../support/sse-client'
 import { startWorkerWithRouteObjects, type RouteObjectsTarget } from '../support/workers-route-objects'
 
 // Durable Object fan-out on Workers, in workerd with the RouteReader object bound as the shipped
@@ -153,5 +153,24 @@ describe('Durable Object fan-out of a JetStream route on Workers', () => {
     } finally {
       await Promise.all([...followers, late].map((f) => f.stop()))
     }
+  })
+
+  it('a stream whose client stops reading never delays the others, and loses nothing when it reads again', { timeout: 120_000 }, async () => {
+    const stalled = await openSse(url({}), {})
+    const followers = await attachedFollowers(10)
+    const [firstOfStalled] = await readNextEvents(stalled, 1)
+    const from = JSON.parse(firstOfStalled!.data).data.events.n as number
+    // Far more than the sockets between the object and a client hold: the stalled stream's backlog
+    // passes its limit in the object (it detaches, to read on its own later) while the others read on.
+    const label = 'x'.repeat(1500)
+    const first = next
+    await admin.publish(subject, Array.from({ length: 3000 }, () => ({ n: next++, label })))
+    await expect.poll(() => followers.every((f) => f.received.at(-1) === next - 1), { timeout: 60_000 }).toBe(true)
+    for (const follower of followers) expectAllFrom(follower, first, next - 1)
+    await Promise.all(followers.map((f) => f.stop()))
+
+    const rest = await readNextEvents(stalled, next - 1 - from)
+    stalled.cut()
+    expect(rest.map((event) => JSON.parse(event.data).data.events.n)).toEqual(Array.from({ length: next - 1 - from }, (_, i) => from + 1 + i))
   })
 })
