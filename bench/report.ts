@@ -1,5 +1,6 @@
 /** bench/RESULTS.md from the figures of one run. */
 import type { BundleFigures } from './bundle'
+import type { EdgeFanoutFigures } from './edge-fanout'
 import type { FederationFigures } from './federation'
 import type { LiveFigures } from './live'
 import type { BrokerReplay } from './replay'
@@ -18,6 +19,7 @@ export interface BenchResults {
     live: { latencyAt: number[]; memoryAt: number[]; rounds: number; eventsPerRound: number; intervalMs: number }
     federation?: { events: number; rounds: number; live: { events: number; intervalMs: number } }
     router?: RouterBenchOptions
+    edge?: { streamsAt: number[]; rounds: number; eventsPerRound: number; intervalMs: number }
   }
   replay?: Record<string, BrokerReplay>
   resume?: ResumeFigures
@@ -27,6 +29,7 @@ export interface BenchResults {
   router?: RouterComparison
   /** Sections measured later by `BENCH_ONLY=… BENCH_MERGE=1`, replacing this run's. */
   mergedRuns?: { sections: string; generatedAt: string; commit: string; loadAverage: number }[]
+  edge?: EdgeFanoutFigures
 }
 
 export const GOALS = {
@@ -201,6 +204,26 @@ export function renderReport(results: BenchResults): string {
   }
 
   if (results.router) lines.push(...routerSection(results.router, settings.router!))
+  if (results.edge) {
+    const e = results.edge
+    lines.push(
+      '## Workers: one broker reader per route (Durable Object)',
+      '',
+      'Live streams of one JetStream subject on the Workers entry in workerd (Miniflare), with the RouteReader object bound',
+      '(as the shipped wrangler.toml binds it) and without it: what the broker holds for the route once every stream has an event.',
+      '',
+      '| streams | consumers with / without | NATS connections with / without |',
+      '|---:|---:|---:|',
+      ...Object.entries(e.load).map(
+        ([streams, load]) =>
+          `| ${number(Number(streams))} | ${load.withObject.consumers} / ${load.withoutObject.consumers} | ${load.withObject.connections} / ${load.withoutObject.connections} |`,
+      ),
+      '',
+      `Live with the object at ${number(e.live.streams)} streams, publish to every client: p50 ${e.live.p50Ms} ms, **p99 ${e.live.p99Ms} ms**`,
+      `(goal < 100 ms: ${met(e.live.p99Ms < 100)}), max ${e.live.maxMs} ms, ${e.live.lost} receipts lost.`,
+      '',
+    )
+  }
 
   if (results.bundle) {
     const { bytes, gzipBytes } = results.bundle

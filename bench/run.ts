@@ -15,6 +15,7 @@ import { startJetStreamReplay } from './brokers/jetstream'
 import { startKafkaReplay } from './brokers/kafka'
 import { startRedisReplay } from './brokers/redis'
 import { benchBundle } from './bundle'
+import { benchEdgeFanout } from './edge-fanout'
 import { benchFederation } from './federation'
 import { benchLive } from './live'
 import { renderReport, type BenchResults } from './report'
@@ -29,6 +30,7 @@ const settings = {
   live: { latencyAt: [1, 100, 1000, 5000], memoryAt: [100, 250, 500, 750, 1000], rounds: 5, eventsPerRound: 20, intervalMs: 200 },
   federation: { events: 20_000, rounds: 5, live: { events: 50, intervalMs: 50 } },
   router: { streamCounts: [1, 100, 1000], repeats: 3, eventsPerTurn: 40, intervalMs: 100, replayEvents: 20_000, replayRounds: 3 },
+  edge: { streamsAt: (process.env.BENCH_EDGE_STREAMS ?? '1,100,1000').split(',').map(Number), rounds: 3, eventsPerRound: 20, intervalMs: 200 },
 }
 
 /** Every provider that has landed, read through the same protocol its provider uses. */
@@ -68,6 +70,10 @@ if (runs('router')) {
   log('the Cosmo router side by side')
   results.router = await benchRouter(settings.router, log)
   if ('unavailable' in results.router) log(`without the Cosmo router: ${results.router.unavailable}`)
+}
+if (runs('edge')) {
+  log('edge: Durable Object fan-out on workerd')
+  results.edge = await benchEdgeFanout(settings.edge)
 }
 if (runs('bundle')) {
   log('bundle')
