@@ -68,8 +68,8 @@ export async function benchEdgeFanout(options: EdgeFanoutOptions): Promise<EdgeF
     const largest = Math.max(...options.streamsAt)
     for (const count of options.streamsAt) {
       const measureLive = count === largest ? (streams: Streams) => streams.latency(options).then((live) => void (figures.live = { streams: count, ...live })) : undefined
-      const withObject = await loadAt((subject) => startWorkerWithRouteObjects(env(subject)), count, measureLive)
       const withoutObject = await loadAt((subject) => startTarget('workerd', env(subject)), count)
+      const withObject = await loadAt((subject) => startWorkerWithRouteObjects(env(subject)), count, measureLive)
       figures.load[count] = { withObject, withoutObject }
     }
   } finally {
@@ -86,6 +86,7 @@ class Streams {
   private readonly publishedAt = new Map<number, number>()
   private samples: number[] = []
   private last = 0
+  private ended = 0
 
   constructor(
     private readonly url: string,
@@ -100,11 +101,12 @@ class Streams {
           readSse(this.url, { onEvent: (event, at) => event.event === 'next' && this.receive(JSON.parse(event.data).data.events.n, at) }),
         ),
       )
+      for (const reader of opened) void reader.ended.then(() => this.ended++)
       this.readers.push(...opened)
     }
     // New streams start at the live end once their reader exists: publish until all have an event.
     for (let attempt = 0; attempt < 400; attempt++) if (await this.allReceived(this.publish(), 250)) return
-    throw new Error(`not all of ${count} streams received events`)
+    throw new Error(`not all of ${count} streams received events: ${this.receipts.get(this.last) ?? 0} got the last, ${this.ended} ended`)
   }
 
   async latency(options: EdgeFanoutOptions): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; lost: number }> {
