@@ -52,13 +52,15 @@ export default {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
       return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })
     }
-    if (!probed) {
-      probed = true
-      // Outside the request's budget: the probes are the isolate's, not the stream's.
-      ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
-    }
     const budget = new SubrequestBudget(built.config.maxSubrequests)
-    return invocation.run(budget, () => built.app.fetch(request, env, ctx))
+    return invocation.run(budget, () => {
+      if (!probed) {
+        probed = true
+        // The platform counts the probes as subrequests of this request: so does its budget.
+        ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
+      }
+      return built.app.fetch(request, env, ctx)
+    })
   },
 }
 
