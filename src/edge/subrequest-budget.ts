@@ -132,7 +132,8 @@ export async function charged(budget: SubrequestBudget | undefined, request: () 
 
 /** The response with `release` called once its body has been read to the end, cancelled or failed. */
 function releasedWhenRead(response: Response, release: () => void): Response {
-  if (response.body === null) {
+  // A body-less answer, or one a Response cannot be rebuilt with (a 101 upgrade), is passed on as it is.
+  if (response.body === null || response.status < 200 || response.status > 599) {
     release()
     return response
   }

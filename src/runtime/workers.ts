@@ -18,7 +18,7 @@ import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
 import { readAttachRequest, RouteObjectProvider, serveAttachment, type AttachToObject } from '../edge/route-object'
-import { charged, chargeOutgoingRequests, SubrequestBudget } from '../edge/subrequest-budget'
+import { charged, chargeOutgoingRequests, MAX_CONNECTIONS, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
 import { JetStreamProvider } from '../providers/nats/jetstream-provider'
 import { sharedConnection } from '../providers/nats/nats-connection'
@@ -52,15 +52,16 @@ export default {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
       return Response.json(errorBody('INTERNAL_SERVER_ERROR', 'The server is misconfigured'), { status: 500 })
     }
-    const budget = new SubrequestBudget(built.config.maxSubrequests)
-    return invocation.run(budget, () => {
-      if (!probed) {
-        probed = true
-        // The platform counts the probes as subrequests of this request: so does its budget.
-        ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
-      }
-      return built.app.fetch(request, env, ctx)
-    })
+    // The platform counts the isolate's broker probes as subrequests (and connections) of its first
+    // request: that request's stream leaves room for them (they run outside its budget, which they cannot fail).
+    let probes = 0
+    if (!probed) {
+      probed = true
+      probes = built.probeTargets.length
+      ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
+    }
+    const budget = new SubrequestBudget(Math.max(1, built.config.maxSubrequests - probes), Math.max(1, MAX_CONNECTIONS - probes))
+    return invocation.run(budget, () => built.app.fetch(request, env, ctx))
   },
 }
 
