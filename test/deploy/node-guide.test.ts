@@ -26,7 +26,8 @@ function blocks(language: string): string[] {
 
 const shellLines = blocks('sh').flatMap((block) => block.split('\n'))
 const scriptLines = shellLines.filter((line) => line.startsWith('npm run nats:'))
-const curlUrls = shellLines.filter((line) => line.startsWith('curl ')).map((line) => line.match(/'(http[^']+)'/)![1]!)
+// The guide's streams (its metrics scrape is another curl line).
+const curlUrls = shellLines.filter((line) => line.startsWith('curl ') && line.includes('/graphql/stream')).map((line) => line.match(/'(http[^']+)'/)![1]!)
 
 function runScript(line: string, natsUrl: string): string {
   const result = spawnSync('sh', ['-c', line], { cwd: root, encoding: 'utf8', env: { ...process.env, NATS_DEFAULT_URL: natsUrl } })
