@@ -153,6 +153,8 @@ export const fetchHandler: typeof worker.fetch = worker.fetch
     const server = await startProcess('npx', ['edge-stream'], /edge-stream demo: open/, {
       cwd: project,
       env: { PATH: process.env.PATH, PORT: String(port) },
+      // npx runs the bin as a child of its own, which a signal to npx alone leaves running.
+      group: true,
     })
     try {
       const page = await fetch(`http://127.0.0.1:${port}/`)

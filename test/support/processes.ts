@@ -25,10 +25,12 @@ export function startProcess(
   command: string,
   args: string[],
   ready: RegExp,
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  /** `group`: the command starts the server as a child of its own (npx does), so stop and kill signal the whole process group. */
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; group?: boolean } = {},
 ): Promise<RunningProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd })
+    const group = options.group ?? false
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd, detached: group })
     let output = ''
     const timer = setTimeout(() => fail(new Error(`${command} was not ready after ${options.timeoutMs ?? 30_000} ms`)), options.timeoutMs ?? 30_000)
     const onData = (chunk: Buffer) => {
@@ -39,12 +41,12 @@ export function startProcess(
         child.stderr?.off('data', onData)
         child.stdout?.resume()
         child.stderr?.resume()
-        resolve({ child, stop: () => stopChild(child) })
+        resolve({ child, stop: () => stopChild(child, group) })
       }
     }
     const fail = (error: Error) => {
       clearTimeout(timer)
-      child.kill('SIGKILL')
+      signal(child, 'SIGKILL', group)
       reject(new Error(`${error.message}\n${output}`))
     }
     child.stdout?.on('data', onData)
@@ -53,16 +55,29 @@ export function startProcess(
   })
 }
 
-export function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess, group = false): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
+    const kill = setTimeout(() => signal(child, 'SIGKILL', group), 5000)
     child.once('exit', () => {
       clearTimeout(kill)
       resolve()
     })
-    child.kill('SIGTERM')
+    signal(child, 'SIGTERM', group)
   })
+}
+
+/** Signals the child, or with `group` its process group (a detached child leads one). */
+function signal(child: ChildProcess, name: NodeJS.Signals, group: boolean): void {
+  if (!group || child.pid === undefined) {
+    child.kill(name)
+    return
+  }
+  try {
+    process.kill(-child.pid, name)
+  } catch {
+    // the group is gone already
+  }
 }
 
 export interface RestartableServer {
