@@ -95,7 +95,7 @@ describe('broker probes', () => {
     const mf = new Miniflare({
       modules: [{ type: 'ESModule', path: 'workers.js', contents: await bundleWorker() }],
       compatibilityDate: '2026-04-20',
-      compatibilityFlags: ['enable_request_signal'],
+      compatibilityFlags: ['enable_request_signal', 'nodejs_als'],
       bindings: { LOG_LEVEL: 'info', ...env() },
       host: '127.0.0.1',
       port: 0,
