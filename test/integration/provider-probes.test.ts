@@ -12,6 +12,7 @@ import { nodeEntry } from '../support/node-entry'
 import { freePort } from '../support/ports'
 import { stopChild } from '../support/processes'
 import { bundleWorker } from '../support/targets'
+import { WORKERD_OPTIONS } from '../support/workerd'
 
 const SECRETS = { natsPass: 'nats-pass-5f1c-never-logged', kafkaPass: 'kafka-pass-77ad-never-logged', redisToken: 'redis-token-e21b-never-logged' }
 
@@ -94,11 +95,8 @@ describe('broker probes', () => {
     let output = ''
     const mf = new Miniflare({
       modules: [{ type: 'ESModule', path: 'workers.js', contents: await bundleWorker() }],
-      compatibilityDate: '2026-04-20',
-      compatibilityFlags: ['enable_request_signal', 'nodejs_als'],
+      ...WORKERD_OPTIONS,
       bindings: { LOG_LEVEL: 'info', ...env() },
-      host: '127.0.0.1',
-      port: 0,
       handleRuntimeStdio(stdout, stderr) {
         stdout.on('data', (chunk) => (output += chunk))
         stderr.on('data', (chunk) => (output += chunk))

@@ -1,15 +1,14 @@
 import { serve } from '@hono/node-server'
-import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { sharedConnection } from '../../src/providers/nats/nats-connection'
 import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
 import { createServerFromEnv } from '../../src/setup'
 import { nodeEventStreams } from '../../src/sse/node-response'
 import type { Env } from '../../src/config/env'
 import { startVercelEdge } from './vercel-edge'
+import { bundleForWorkerd, WORKERD_OPTIONS } from './workerd'
 
 /**
  * A running instance of the function: the Node entry in-process, the Workers entry
@@ -68,23 +67,9 @@ async function startNode(env: Env): Promise<Target> {
   }
 }
 
-let workerBundle: Promise<string> | undefined
-
 /** The Workers entry bundled as wrangler would, run by the real workerd through Miniflare. */
 export function bundleWorker(): Promise<string> {
-  workerBundle ??= build({
-    entryPoints: [fileURLToPath(new URL('../../src/runtime/workers.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    // AsyncLocalStorage, with the nodejs_als flag (as wrangler.toml sets it).
-    external: ['node:async_hooks'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  }).then((result) => result.outputFiles[0]!.text)
-  return workerBundle
+  return bundleForWorkerd(new URL('../../src/runtime/workers.ts', import.meta.url))
 }
 
 async function startWorkerd(env: Env, executionConfig?: BundledConfig): Promise<Target> {
@@ -95,11 +80,8 @@ async function startWorkerd(env: Env, executionConfig?: BundledConfig): Promise<
       { type: 'ESModule', path: 'workers.js', contents: script },
       ...(executionConfig ? [{ type: 'Text' as const, path: 'config.json', contents: executionConfig.text }] : []),
     ],
-    compatibilityDate: '2026-04-20',
-    compatibilityFlags: ['enable_request_signal', 'nodejs_als'],
+    ...WORKERD_OPTIONS,
     bindings: { LOG_LEVEL: 'silent', ...env } as Record<string, string>,
-    host: '127.0.0.1',
-    port: 0,
   })
   const url = await mf.ready
   return { name: 'workerd', baseUrl: url.origin, close: () => mf.dispose() }
