@@ -11,11 +11,10 @@ interface Address {
 }
 
 /**
- * The Kafka side of the test HTTP servers, on a single broker or a cluster: topics,
- * partition leaders and offsets through kafkajs's public admin API, records by a
- * Fetch to the partition's leader (kafka-fetch.ts). As a real HTTP proxy's Kafka
- * client does, a fetch that meets a moved or dead leader looks the leader up again
- * and is tried once more; after that the error is the HTTP server's 500.
+ * The Kafka side of the test HTTP servers, on a single broker or a cluster: topics and
+ * partition leaders through kafkajs's public admin API, offsets and records by a
+ * ListOffsets or Fetch to the partition's leader (kafka-fetch.ts), tried once more of a leader
+ * looked up again; after that the error is the HTTP server's 500.
  */
 export class KafkaBackend {
   private readonly kafka: Kafka
@@ -38,39 +37,27 @@ export class KafkaBackend {
     return new Map(topics.filter((t) => !t.name.startsWith('__')).map((t) => [t.name, t.partitions.length]))
   }
 
-  /** The earliest or latest offset of a partition, or the first at/after a timestamp (ms); undefined when unknown. */
+  /**
+   * The earliest or latest offset of a partition, or the first at/after a timestamp (ms; the log
+   * end when no record is that recent); undefined when the partition is unknown.
+   */
   async offset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<number | undefined> {
-    if ((await this.leader(topic, partition, true)) === undefined) return undefined
-    const admin = await this.connected()
-    if (typeof at === 'number') {
-      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, at)
-      const found = offsets.find((o) => o.partition === partition)
-      return found && Number(found.offset)
-    }
-    const found = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition)
-    return found && Number(at === 'earliest' ? found.low : found.high)
+    const answer = await this.askLeader(topic, partition, async (connection) => {
+      const found = await connection.listOffset(topic, partition, at)
+      return found.errorCode === 0 && found.offset < 0 ? connection.listOffset(topic, partition, 'latest') : found
+    })
+    if (answer === 'unknown-partition') return undefined
+    if (answer.errorCode !== 0) throw new Error(`Kafka error ${answer.errorCode} listing the ${String(at)} offset of ${topic}/${partition}`)
+    return answer.offset
   }
 
   /** Whole record batches from the one containing `offset`, as Kafka's Fetch returns them. */
   async fetch(topic: string, partition: number, offset: number, waitMs: number, maxBytes: number): Promise<FetchOutcome> {
-    for (const lookAgain of [false, true]) {
-      const leader = await this.leader(topic, partition, lookAgain)
-      if (leader === undefined) return 'unknown-partition'
-      let answer
-      try {
-        answer = await this.withConnection(leader, (connection) => connection.fetch({ topic, partition, offset, maxWaitMs: waitMs, maxBytes }))
-      } catch (error) {
-        if (lookAgain) throw error
-        continue
-      }
-      if (answer.errorCode === 0) return { records: answer.records }
-      if (answer.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) return 'out-of-range'
-      if (lookAgain) {
-        if (answer.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return 'unknown-partition'
-        throw new Error(`Kafka error ${answer.errorCode} fetching ${topic}/${partition} at ${offset}`)
-      }
-    }
-    throw new Error('unreachable')
+    const answer = await this.askLeader(topic, partition, (connection) => connection.fetch({ topic, partition, offset, maxWaitMs: waitMs, maxBytes }))
+    if (answer === 'unknown-partition') return answer
+    if (answer.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE) return 'out-of-range'
+    if (answer.errorCode !== 0) throw new Error(`Kafka error ${answer.errorCode} fetching ${topic}/${partition} at ${offset}`)
+    return { records: answer.records }
   }
 
   async close(): Promise<void> {
@@ -116,6 +103,32 @@ export class KafkaBackend {
       throw error
     })
     return this.admin
+  }
+
+  /**
+   * `ask` of the partition's leader. As a real HTTP proxy's Kafka client does, a request that
+   * fails or meets a moved or dead leader is asked again, once, of the leader looked up again.
+   */
+  private async askLeader<Answer extends { errorCode: number }>(
+    topic: string,
+    partition: number,
+    ask: (connection: BrokerConnection) => Promise<Answer>,
+  ): Promise<Answer | 'unknown-partition'> {
+    for (const lookAgain of [false, true]) {
+      const leader = await this.leader(topic, partition, lookAgain)
+      if (leader === undefined) return 'unknown-partition'
+      let answer: Answer
+      try {
+        answer = await this.withConnection(leader, ask)
+      } catch (error) {
+        if (lookAgain) throw error
+        continue
+      }
+      const final = answer.errorCode === 0 || answer.errorCode === KafkaErrorCode.OFFSET_OUT_OF_RANGE || lookAgain
+      if (!final) continue
+      return answer.errorCode === KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? 'unknown-partition' : answer
+    }
+    throw new Error('unreachable')
   }
 
   private async withConnection<T>(address: Address, request: (connection: BrokerConnection) => Promise<T>): Promise<T> {

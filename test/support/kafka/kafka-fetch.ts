@@ -1,9 +1,11 @@
 /**
- * One Kafka Fetch request (version 4) to one broker, over a plain TCP connection,
- * and the decoding of the record batches (magic 2) in its answer. kafkajs reads
- * records only through consumer groups, which cannot serve a stateless "records of
- * partition p from offset o" as the HTTP proxies do; everything else the test
- * translations ask (metadata, offsets, leaders) goes through kafkajs's public admin.
+ * Kafka Fetch (version 4) and ListOffsets (version 1) requests to one broker, over a
+ * plain TCP connection, and the decoding of the record batches (magic 2) in a Fetch
+ * answer. kafkajs reads records only through consumer groups, which cannot serve a
+ * stateless "records of partition p from offset o" as the HTTP proxies do; and its
+ * admin answers an offset request from cluster metadata that a concurrent metadata
+ * request for another topic replaces (its answer is then empty), so offsets are asked
+ * here too, of the partition's leader. Metadata and leaders go through kafkajs's admin.
  *
  * Protocol as in the Apache Kafka protocol guide: request header v1, Fetch v4
  * (READ_UNCOMMITTED or READ_COMMITTED, no fetch sessions), response header v0.
@@ -29,6 +31,13 @@ export interface FetchAnswer {
   records: FetchedRecord[]
 }
 
+export interface OffsetAnswer {
+  /** Kafka's error code for the partition (0: none). */
+  errorCode: number
+  /** The asked offset; for a timestamp, the first record's at or after it, or -1 when there is none. */
+  offset: number
+}
+
 export interface FetchRequest {
   topic: string
   partition: number
@@ -39,6 +48,11 @@ export interface FetchRequest {
 
 const FETCH = 1
 const FETCH_VERSION = 4
+const LIST_OFFSETS = 2
+const LIST_OFFSETS_VERSION = 1
+/** ListOffsets' timestamps that mean the log end and the log start. */
+const LATEST = -1
+const EARLIEST = -2
 const CONTROL_BATCH = 0x20
 const COMPRESSION = 0x07
 /** The answer waits at most maxWaitMs on the broker; beyond it plus this, the connection counts as dead. */
@@ -112,6 +126,26 @@ export class BrokerConnection {
       }
     }
     throw new Error(`the broker's Fetch answer has no ${request.topic}/${request.partition}`)
+  }
+
+  /** The partition's log start (`earliest`), log end (`latest`), or first offset at or after a timestamp (ms). */
+  async listOffset(topic: string, partition: number, at: 'earliest' | 'latest' | number): Promise<OffsetAnswer> {
+    const timestamp = at === 'earliest' ? EARLIEST : at === 'latest' ? LATEST : at
+    const body = new Writer().int32(-1).int32(1).string(topic).int32(1).int32(partition).int64(timestamp)
+    const answer = new Reader(await this.send(LIST_OFFSETS, LIST_OFFSETS_VERSION, body, ANSWER_ALLOWANCE_MS))
+    const topics = answer.int32()
+    for (let t = 0; t < topics; t++) {
+      const name = answer.string()
+      const partitions = answer.int32()
+      for (let p = 0; p < partitions; p++) {
+        const answered = answer.int32()
+        const errorCode = answer.int16()
+        answer.int64() // the found record's timestamp
+        const offset = answer.int64()
+        if (name === topic && answered === partition) return { errorCode, offset }
+      }
+    }
+    throw new Error(`the broker's ListOffsets answer has no ${topic}/${partition}`)
   }
 
   close(): void {
