@@ -131,7 +131,7 @@ export async function charged(budget: SubrequestBudget | undefined, request: () 
 }
 
 /** The response with `release` called once its body has been read to the end, cancelled or failed. */
-function releasedWhenRead(response: Response, release: () => void): Response {
+export function releasedWhenRead(response: Response, release: () => void): Response {
   // A body-less answer, or one a Response cannot be rebuilt with (a 101 upgrade), is passed on as it is.
   if (response.body === null || response.status < 200 || response.status > 599) {
     release()

@@ -6,6 +6,7 @@
  * own modules take the global fetch, so the Worker's requests pass through it last.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { releasedWhenRead } from '../../src/edge/subrequest-budget'
 
 export class Invocation {
   subrequests = 0
@@ -69,35 +70,7 @@ globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise
     invocation.disconnect()
     throw error
   }
-  if (response.body === null) {
-    invocation.disconnect()
-    return response
-  }
-  let closed = false
-  const close = () => {
-    if (!closed) invocation.disconnect()
-    closed = true
-  }
-  const reader = response.body.getReader()
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read()
-        if (done) {
-          close()
-          controller.close()
-        } else controller.enqueue(value)
-      } catch (error) {
-        close()
-        controller.error(error)
-      }
-    },
-    cancel(reason) {
-      close()
-      return reader.cancel(reason)
-    },
-  })
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+  return releasedWhenRead(response, () => invocation.disconnect())
 }
 
 const PlatformWebSocket = globalThis.WebSocket
