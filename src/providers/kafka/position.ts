@@ -8,6 +8,8 @@
  * 10, partition 1 at 0, partition 2 at 56; second topic, partition 0 at 5.
  * Topic names stay out of it: the cursor's subscription binding already covers them.
  */
+import { compareComponentwise, type ComparePositions } from '../shared/position-order'
+
 export type OffsetVector = number[][]
 
 const NUMBER = '(?:0|[1-9a-z][0-9a-z]{0,10})'
@@ -28,4 +30,10 @@ export function encodePosition(vector: OffsetVector): string {
 
 export function encodeGroup(offsets: readonly number[]): string {
   return offsets.map((offset) => offset.toString(36)).join('_')
+}
+
+/** Offset vectors ordered partition by partition (see position-order.ts); different partition counts are unordered. */
+export const compareKafkaPositions: ComparePositions = (a, b) => {
+  const [x, y] = [decodePosition(a), decodePosition(b)]
+  return compareComponentwise(x, y, (groupX, groupY) => compareComponentwise(groupX, groupY, (offsetX, offsetY) => offsetX - offsetY))
 }

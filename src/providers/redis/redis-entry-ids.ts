@@ -4,6 +4,8 @@
  * order, joined with `~` (`1700000000000-0~0-0`). `0-0` means "nothing read
  * from that key yet": no entry can have it.
  */
+import { compareComponentwise, type ComparePositions } from '../shared/position-order'
+
 const PART = '(0|[1-9][0-9]{0,19})'
 const ENTRY_ID = new RegExp(`^${PART}-${PART}$`)
 const MAX_PART = (1n << 64n) - 1n
@@ -43,3 +45,7 @@ export function decodePositions(position: string, keyCount: number): string[] | 
   const ids = position.split(SEPARATOR)
   return ids.length === keyCount && ids.every(isEntryId) ? ids : undefined
 }
+
+/** Positions ordered key by key (see position-order.ts). */
+export const compareRedisPositions: ComparePositions = (a, b) =>
+  compareComponentwise(a.split(SEPARATOR), b.split(SEPARATOR), compareEntryIds)

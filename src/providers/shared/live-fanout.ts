@@ -1,29 +1,38 @@
 import { Mailbox } from './mailbox'
+import type { ComparePositions } from './position-order'
+import { compareSequencePositions } from './sequence'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 
 export interface LiveFanoutOptions {
   /** Items a stream may leave untaken on the shared reader before it moves to a reader of its own. */
   backlogLimit?: number
+  /** The order of the provider's positions; by default decimal sequence numbers (JetStream, the memory log). */
+  comparePositions?: ComparePositions
 }
 
 /**
  * One shared reader per route for the streams of one process that are at the head of
  * the log: one broker consumer and one decode per event, however many streams watch it.
- * Only for providers whose positions are decimal sequence numbers of one increasing
- * sequence per route (JetStream, the memory log; see sequence.ts), as they are compared
- * numerically. Streams that start behind read on their own and join once caught up.
+ * Streams that start behind read on their own and join once caught up: once their position
+ * is at or after the shared reader's in the provider's order (for a vector of offsets or
+ * entry ids, in every component). A joined stream skips what the shared reader delivers up
+ * to its position; should the shared reader deliver an item the stream lacks before it got
+ * there (a vector ahead in one component, behind in another), the stream could not take it
+ * without its cursor going back, so it returns to a reader of its own from where it is.
  */
 export class LiveFanout implements Provider {
   private readonly hubs = new Map<string, Hub>()
   /** Streams of each route reading on their own (behind, or detached). */
   private readonly ownReaders = new Map<string, number>()
   private readonly backlogLimit: number
+  private readonly compare: ComparePositions
 
   constructor(
     private readonly inner: Provider,
     options: LiveFanoutOptions = {},
   ) {
     this.backlogLimit = options.backlogLimit ?? 1000
+    this.compare = options.comparePositions ?? compareSequencePositions
   }
 
   isValidPosition(position: string, route: ResolvedRoute): boolean {
@@ -57,7 +66,7 @@ export class LiveFanout implements Provider {
           }
           if (subscriber.state === 'failed') throw subscriber.error
           if (subscriber.state === 'ended') return
-          // Detached for its backlog, now drained: go on alone from what it has.
+          // Detached (for its backlog, or passed by the shared reader), now drained: go on alone from what it has.
           last = subscriber.last
           ownStart = last === undefined ? { from: 'live' } : { from: 'after', position: last }
           subscriber = undefined
@@ -74,7 +83,7 @@ export class LiveFanout implements Provider {
         // Caught up with the shared reader: what it delivers after `last` is exactly what
         // comes next. `last` came from the log here, so a position beyond it was already reported.
         const hub = this.hubFor(key, route)
-        if (hub?.last !== undefined && last !== undefined && Number(last) >= hub.last) {
+        if (hub?.last !== undefined && last !== undefined && this.compare(last, hub.last) >= 0) {
           subscriber = this.join(hub, last)
           const joined = own
           own = undefined
@@ -90,8 +99,8 @@ export class LiveFanout implements Provider {
 
   private attach(key: string, route: ResolvedRoute): Subscriber {
     const hub = this.hubs.get(key)
-    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined))
-    const subscriber = new Subscriber(hub, undefined)
+    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined, this.compare))
+    const subscriber = new Subscriber(hub, undefined, this.compare)
     // A stream joining a reader without history is told so, as the first one was.
     if (hub.noHistory) subscriber.offer([hub.noHistory])
     hub.subscribers.add(subscriber)
@@ -141,7 +150,7 @@ export class LiveFanout implements Provider {
   }
 
   private join(hub: Hub, skipThrough: string): Subscriber {
-    const subscriber = new Subscriber(hub, skipThrough)
+    const subscriber = new Subscriber(hub, skipThrough, this.compare)
     hub.subscribers.add(subscriber)
     return subscriber
   }
@@ -163,13 +172,12 @@ export class LiveFanout implements Provider {
       for await (const batch of this.inner.open(route, { from: 'live' }, hub.controller.signal)) {
         for (const item of batch) {
           if (item.type === 'no-history') hub.noHistory = item
-          const position = positionOf(item)
-          if (position !== undefined) hub.last = Number(position)
+          hub.last = positionOf(item) ?? hub.last
         }
         // Never waits for a subscriber: one that lets too much pile up reads on its own instead.
         for (const subscriber of hub.subscribers) {
-          subscriber.offer(batch)
-          if (subscriber.mailbox.size > this.backlogLimit) {
+          const kept = subscriber.offer(batch)
+          if (!kept || subscriber.mailbox.size > this.backlogLimit) {
             this.leave(subscriber)
             subscriber.settle('detached')
           }
@@ -189,7 +197,7 @@ class Hub {
   readonly subscribers = new Set<Subscriber>()
   readonly controller = new AbortController()
   /** Position of the last item delivered; undefined until the first. */
-  last: number | undefined
+  last: string | undefined
   /** Set when the route has no history, for the streams that attach later. */
   noHistory: Extract<ProviderItem, { type: 'no-history' }> | undefined
 
@@ -201,28 +209,36 @@ class Subscriber {
   state: 'attached' | 'detached' | 'ended' | 'failed' = 'attached'
   error: unknown
   /** Hub items at or before this position were already delivered by the stream's own reader. */
-  private skipThrough: number | undefined
+  private skipThrough: string | undefined
   /** Position of the last item pushed, or where the stream joined. */
   last: string | undefined
 
   constructor(
     readonly hub: Hub,
     skipThrough: string | undefined,
+    private readonly compare: ComparePositions,
   ) {
-    this.skipThrough = skipThrough === undefined ? undefined : Number(skipThrough)
+    this.skipThrough = skipThrough
     this.last = skipThrough
   }
 
-  offer(batch: ProviderItem[]): void {
+  /**
+   * Takes what the stream lacks of a hub batch; false when the hub delivered an item that is
+   * neither at or before the stream's position nor after it: the stream must read on its own.
+   */
+  offer(batch: ProviderItem[]): boolean {
     for (const item of batch) {
       const position = positionOf(item)
       if (this.skipThrough !== undefined && position !== undefined) {
-        if (Number(position) <= this.skipThrough) continue
+        const order = this.compare(position, this.skipThrough)
+        if (Number.isNaN(order)) return false
+        if (order <= 0) continue
         this.skipThrough = undefined
       }
       if (position !== undefined) this.last = position
       this.mailbox.push(item)
     }
+    return true
   }
 
   settle(state: 'detached' | 'ended' | 'failed', error?: unknown): void {

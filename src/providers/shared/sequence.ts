@@ -1,5 +1,6 @@
 import type { GapReason } from '../provider'
 import type { ProviderItem, StartPosition } from '../provider'
+import type { ComparePositions } from './position-order'
 
 /**
  * Start-position arithmetic shared by logs addressed by one increasing sequence
@@ -10,6 +11,9 @@ const SEQUENCE = /^(0|[1-9][0-9]{0,15})$/
 
 export const isSequencePosition = (position: string): boolean =>
   SEQUENCE.test(position) && Number(position) <= Number.MAX_SAFE_INTEGER
+
+/** Sequence positions are totally ordered, numerically. */
+export const compareSequencePositions: ComparePositions = (a, b) => Number(a) - Number(b)
 
 export interface LogBounds {
   /** Sequence of the oldest retained event (last + 1 when the log is empty). */

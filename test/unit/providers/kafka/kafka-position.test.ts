@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KafkaProvider } from '../../../../src/providers/kafka/kafka-provider'
 import type { KafkaReader } from '../../../../src/providers/kafka/kafka-reader'
-import { decodePosition, encodePosition, isKafkaPosition } from '../../../../src/providers/kafka/position'
+import { compareKafkaPositions, decodePosition, encodePosition, isKafkaPosition } from '../../../../src/providers/kafka/position'
 import type { ResolvedRoute } from '../../../../src/providers/provider'
 
 describe('Kafka positions', () => {
@@ -36,5 +36,15 @@ describe('Kafka positions', () => {
     expect(provider.isValidPosition('1_2~3', route(['a', 'b']))).toBe(true)
     expect(provider.isValidPosition('1_2', route(['a', 'b']))).toBe(false)
     expect(provider.isValidPosition('1_2~3', route(['a']))).toBe(false)
+  })
+
+  it('orders vectors partition by partition: before or after only when every offset agrees', () => {
+    expect(compareKafkaPositions('a_5~3', 'a_5~3')).toBe(0)
+    expect(compareKafkaPositions('a_5~3', 'a_6~3')).toBeLessThan(0)
+    expect(compareKafkaPositions('b_6~4', 'a_5~3')).toBeGreaterThan(0)
+    expect(compareKafkaPositions('b_5~3', 'a_6~3')).toBeNaN()
+    // A partition more (added while reading) or a topic more: no order.
+    expect(compareKafkaPositions('a_5_0~3', 'a_5~3')).toBeNaN()
+    expect(compareKafkaPositions('a_5', 'a_5~3')).toBeNaN()
   })
 })
