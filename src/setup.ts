@@ -17,10 +17,12 @@ import { reachableTypeNames } from './graphql/directives'
 import { loadEdfsSchema, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from './graphql/schema'
 import { createLogger, type Logger } from './log'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
+import { compareKafkaPositions } from './providers/kafka/position'
 import { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider'
 import { JetStreamProvider } from './providers/nats/jetstream-provider'
 import { connectionPerStream, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
+import { compareRedisPositions } from './providers/redis/redis-entry-ids'
 import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
 import { LiveFanout } from './providers/shared/live-fanout'
@@ -41,6 +43,11 @@ export interface Platform {
    * Only where one process serves many streams: a Workers or Vercel connection serves one request.
    */
   shareLiveReads?: boolean
+  /**
+   * Kafka and Redis streams at the head of a route share one poll loop too (the Workers route
+   * object; their positions are vectors, compared component by component).
+   */
+  shareLivePolls?: boolean
   /** Hooks over each stream's life for this configuration (the Node entry's metrics when METRICS_PORT is set). */
   hooks?: (config: Config) => RelayHooks | undefined
   /** How a stream's response is made, where the runtime can do better than a web ReadableStream body (Node). */
@@ -94,13 +101,17 @@ const providerFactories: Record<ProviderKind, ProviderFactory> = {
           })
     return platform.shareLiveReads ? new LiveFanout(provider) : provider
   },
-  // The resume depth costs a request per resume: asked for only where metrics report it.
-  kafka: (providerId, { env, config }) => createKafkaProvider(kafkaSettings(env, providerId), { reportBacklog: config.metricsPort !== undefined }),
+  kafka(providerId, { env, config, platform }) {
+    // The resume depth costs a request per resume: asked for only where metrics report it.
+    const provider = createKafkaProvider(kafkaSettings(env, providerId), { reportBacklog: config.metricsPort !== undefined })
+    return platform.shareLivePolls ? new LiveFanout(provider, { comparePositions: compareKafkaPositions }) : provider
+  },
   redis(providerId, { env, platform }) {
     const settings = redisSettings(env, providerId)
     const client = platform.upstashClient
     if (!client) throw new Error('this runtime entry passes no Upstash client to the setup (Platform.upstashClient)')
-    return new RedisStreamsProvider((signal) => client(settings, signal), { blockMs: settings.blockMs, requestTimeoutMs: settings.requestTimeoutMs })
+    const provider = new RedisStreamsProvider((signal) => client(settings, signal), { blockMs: settings.blockMs, requestTimeoutMs: settings.requestTimeoutMs })
+    return platform.shareLivePolls ? new LiveFanout(provider, { comparePositions: compareRedisPositions }) : provider
   },
 }
 

@@ -10,8 +10,8 @@
  * which charge it: the stream ends cleanly before the platform would fail a request.
  *
  * With the `ROUTE_READERS` Durable Object binding (on in the shipped wrangler.toml), the streams
- * of a JetStream route read through one RouteReader object per route (src/edge/route-object.ts);
- * without it, each stream reads the broker itself.
+ * of a JetStream, Kafka or Redis route read through one RouteReader object per route
+ * (src/edge/route-object.ts); without it, each stream reads the broker itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ExecutionContext } from 'hono'
@@ -20,7 +20,7 @@ import { errorBody } from '../errors'
 import { readAttachRequest, RouteObjectProvider, serveAttachment, type AttachToObject } from '../edge/route-object'
 import { charged, chargeOutgoingRequests, MAX_CONNECTIONS, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
-import { JetStreamProvider } from '../providers/nats/jetstream-provider'
+import { MemoryProvider } from '../providers/memory/memory-provider'
 import { sharedConnection } from '../providers/nats/nats-connection'
 import { providerKey, type Provider } from '../providers/provider'
 import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
@@ -67,8 +67,9 @@ export default {
 
 /**
  * The Durable Object reading one route for every Worker stream attached to it: the route's
- * streams are served as on Node (one NATS connection, LiveFanout), and each attached stream's
- * batches go back as the lines of its streaming response (src/edge/route-object.ts).
+ * streams are served through LiveFanout (for JetStream on one NATS connection, as on Node; for
+ * Kafka and Redis with one poll loop at the head), and each attached stream's batches go back
+ * as the lines of its streaming response (src/edge/route-object.ts).
  */
 export class RouteReader {
   private server: Promise<Server> | undefined
@@ -81,18 +82,18 @@ export class RouteReader {
   async fetch(request: Request): Promise<Response> {
     const attach = readAttachRequest(await request.json().catch(() => undefined))
     if (attach === undefined) return new Response('an attach request is { route, start }', { status: 400 })
-    this.server ??= buildServer(pickStrings(this.env), { natsConnector: sharedConnection, shareLiveReads: true })
+    this.server ??= buildServer(pickStrings(this.env), { natsConnector: sharedConnection, shareLiveReads: true, shareLivePolls: true })
     const { providers, config } = await this.server
     return serveAttachment((route) => providers.get(providerKey(route.kind, route.providerId)), attach, request.signal, Math.min(config.heartbeatMs, 5000))
   }
 }
 
-/** JetStream providers read through the route's object; the others read the broker from the stream itself. */
+/** Broker providers read through the route's object; the in-memory one (a demo) is read where it is. */
 function routeReadersThrough(readers: ObjectNamespace): NonNullable<Platform['routeReaders']> {
   const attach: AttachToObject = (name, body, signal) =>
     // The attachment is a subrequest of the stream's request, holding a connection while it is open.
     charged(invocation.getStore(), () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
-  return (provider: Provider) => (provider instanceof JetStreamProvider ? new RouteObjectProvider(provider, attach) : provider)
+  return (provider: Provider) => (provider instanceof MemoryProvider ? provider : new RouteObjectProvider(provider, attach))
 }
 
 function objectNamespace(env: Env): ObjectNamespace | undefined {

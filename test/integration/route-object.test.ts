@@ -3,8 +3,9 @@ import { routeObjectName } from '../../src/edge/route-object'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
 import { currentNatsServerBinary, startNatsServer, type NatsServer } from '../support/nats-server'
 import { uniqueName } from '../support/random'
+import { Follower } from '../support/resuming-follower'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
-import { openSse, readNextEvents, type SseConnection } from '../support/sse-client'
+import { openSse, readNextEvents } from '../support/sse-client'
 import { startWorkerWithRouteObjects, type RouteObjectsTarget } from '../support/workers-route-objects'
 
 // Durable Object fan-out on Workers, in workerd with the RouteReader object bound as the shipped
@@ -13,43 +14,6 @@ import { startWorkerWithRouteObjects, type RouteObjectsTarget } from '../support
 // connection and, at the head, one JetStream consumer.
 
 const STREAMS = 100
-
-/** One client that reads a stream and resumes it from its last id whenever it ends, as EventSource does. */
-class Follower {
-  readonly received: number[] = []
-  ends = 0
-  private connection: SseConnection | undefined
-  private lastEventId: string | undefined
-  private stopped = false
-  readonly done: Promise<void>
-
-  /** `url`: where the first connection starts; resumes send their Last-Event-ID to the same URL. */
-  constructor(private readonly url: string) {
-    this.done = this.run()
-  }
-
-  private async run(): Promise<void> {
-    for (let connections = 0; !this.stopped && connections < 50; connections++) {
-      const headers: Record<string, string> = this.lastEventId === undefined ? {} : { 'Last-Event-ID': this.lastEventId }
-      this.connection = await openSse(this.url, { headers })
-      expect(this.connection.status).toBe(200)
-      for (let event = await this.connection.next(); event !== undefined; event = await this.connection.next()) {
-        if (event.event !== 'next') continue
-        this.received.push(JSON.parse(event.data).data.events.n)
-        this.lastEventId = event.id
-      }
-      if (this.stopped) return
-      expect(this.connection.raw()).not.toContain('event: complete')
-      this.ends++
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true
-    this.connection?.cut()
-    await this.done
-  }
-}
 
 describe('Durable Object fan-out of a JetStream route on Workers', () => {
   let nats: NatsServer
