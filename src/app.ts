@@ -59,7 +59,7 @@ export interface AppOptions {
   federation?: FederatedRenderer
   /** Makes a stream's response; by default its body is a web ReadableStream (the Node entry writes to the socket instead). */
   eventStreamResponse?: (request: Request, stream: EventStreamOptions) => Response
-  /** The budget of outgoing requests of the request being served, where the platform limits them (Workers). */
+  /** The budget of the request being served, where the platform limits it (Workers: subrequests, and events for CPU time). */
   streamBudget?: () => StreamBudget | undefined
 }
 

@@ -23,6 +23,8 @@ export interface ServerConfig {
   requireHistory: boolean
   /** Workers: subrequests one stream (one invocation) may make; Cloudflare's Paid plan allows 10,000, Free 50. */
   maxSubrequests: number
+  /** Workers: events one stream (one invocation) sends before it ends, its CPU time kept within the platform's limit. */
+  maxStreamEvents: number
 }
 
 export function readServerConfig(env: Env): ServerConfig {
@@ -39,6 +41,7 @@ export function readServerConfig(env: Env): ServerConfig {
     logLevel: logLevel(env),
     requireHistory: boolean(env, 'REQUIRE_HISTORY', false),
     maxSubrequests: integer(env, 'MAX_SUBREQUESTS', 10_000, 2, 10_000_000),
+    maxStreamEvents: integer(env, 'MAX_STREAM_EVENTS', 1_000_000, 1, 1_000_000_000),
   }
 }
 

@@ -74,17 +74,17 @@ export interface RelayOptions {
     apply(items: readonly ProviderItem[]): FilteredBatch
     cursorOf(position: string): string
   }
-  /** The request's budget of outgoing requests, where the platform limits them (Workers' subrequests). */
+  /** The request's budget, where the platform limits it (Workers: subrequests, and events for CPU time). */
   budget?: StreamBudget
 }
 
 /**
- * A budget the stream's request may spend (Workers' subrequests). When it is spent, the stream
+ * A budget the stream's request may spend (Workers' subrequests, and its events for CPU time). When it is spent, the stream
  * ends without `complete` and the client resumes on a new request from its last id.
  */
 export interface StreamBudget {
-  /** Asked after each batch: true when the next batch could pass the budget; the stream ends there. */
-  endsAfterBatch(): boolean
+  /** Asked after each batch, with the events the stream sent so far: true when the stream ends there. */
+  endsAfterBatch(eventsSent: number): boolean
   /**
    * True once the budget refused a request: the batch that needed it is not sent (the resume reads
    * it again), and the failure it caused ends the stream without an error frame.
@@ -105,7 +105,7 @@ export async function relay(sink: FrameSink, { provider, stream, render, retryMs
       countBatch(stream, items, frames, hooks)
       if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
       await sink.ready()
-      if (sink.signal.aborted || budget?.endsAfterBatch()) break
+      if (sink.signal.aborted || budget?.endsAfterBatch(stream.events)) break
     }
   } catch (error) {
     if (sink.signal.aborted || budget?.refused()) return

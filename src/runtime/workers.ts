@@ -7,7 +7,8 @@
  *
  * Each invocation (one stream) gets a SubrequestBudget of MAX_SUBREQUESTS, found through
  * AsyncLocalStorage (the `nodejs_als` flag, no Node polyfills) by the global fetch and WebSocket,
- * which charge it: the stream ends cleanly before the platform would fail a request.
+ * which charge it: the stream ends cleanly before the platform would fail a request. It also
+ * ends after MAX_STREAM_EVENTS events (an EventBudget), before its CPU time could pass the platform's limit.
  *
  * With the `ROUTE_READERS` Durable Object binding (on in the shipped wrangler.toml), the streams
  * of a JetStream, Kafka or Redis route read through one RouteReader object per route
@@ -18,6 +19,7 @@ import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
 import { readAttachRequest, RouteObjectProvider, serveAttachment, type AttachToObject } from '../edge/route-object'
+import { EventBudget } from '../edge/event-budget'
 import { charged, chargeOutgoingRequests, MAX_CONNECTIONS, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
 import { MemoryProvider } from '../providers/memory/memory-provider'
@@ -38,8 +40,9 @@ interface ObjectNamespace {
 let server: Promise<Server> | undefined
 /** The brokers are probed once per isolate, at its first request (a Worker has no start of its own). */
 let probed = false
-const invocation = new AsyncLocalStorage<SubrequestBudget>()
-chargeOutgoingRequests(() => invocation.getStore())
+/** The budgets of the invocation running now: its requests, charged by fetch and WebSocket, and its stream's. */
+const invocation = new AsyncLocalStorage<{ requests: SubrequestBudget; stream: EventBudget }>()
+chargeOutgoingRequests(() => invocation.getStore()?.requests)
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -60,8 +63,9 @@ export default {
       probes = built.probeTargets.length
       ctx.waitUntil(probeProviders(built.probeTargets, fetchProbe, built.log))
     }
-    const budget = new SubrequestBudget(Math.max(1, built.config.maxSubrequests - probes), Math.max(1, MAX_CONNECTIONS - probes))
-    return invocation.run(budget, () => built.app.fetch(request, env, ctx))
+    const requests = new SubrequestBudget(Math.max(1, built.config.maxSubrequests - probes), Math.max(1, MAX_CONNECTIONS - probes))
+    const budgets = { requests, stream: new EventBudget(built.config.maxStreamEvents, requests) }
+    return invocation.run(budgets, () => built.app.fetch(request, env, ctx))
   },
 }
 
@@ -92,7 +96,7 @@ export class RouteReader {
 function routeReadersThrough(readers: ObjectNamespace): NonNullable<Platform['routeReaders']> {
   const attach: AttachToObject = (name, body, signal) =>
     // The attachment is a subrequest of the stream's request, holding a connection while it is open.
-    charged(invocation.getStore(), () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
+    charged(invocation.getStore()?.requests, () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
   return (provider: Provider) => (provider instanceof MemoryProvider ? provider : new RouteObjectProvider(provider, attach))
 }
 
@@ -115,7 +119,7 @@ async function buildServer(env: Env, runtime: Partial<Platform> = {}): Promise<S
   return createServerFromEnv(env, {
     ...runtime,
     upstashClient: cloudflareUpstashClient,
-    streamBudget: () => invocation.getStore(),
+    streamBudget: () => invocation.getStore()?.stream,
     readFile: (file) => {
       const text = files.get(file)
       if (text === undefined) throw new Error(`${file} is not bundled`)

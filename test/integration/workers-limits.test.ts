@@ -3,6 +3,7 @@ import { connectKafkaAdmin, type KafkaAdmin } from '../support/kafka/kafka-admin
 import { kafkaEnv, singleQuery as kafkaQuery, startKafkaHttp, type Adapter, type KafkaHttp } from '../support/kafka/kafka-fixtures'
 import { uniqueName } from '../support/random'
 import { pairQuery as redisQuery, RedisAdmin, redisEnv, streamKey } from '../support/redis'
+import { Follower } from '../support/resuming-follower'
 import { streamUrl } from '../support/schemas'
 import { openSse, readNextEvents } from '../support/sse-client'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
@@ -143,6 +144,33 @@ describe('the harness', () => {
       expect(connection.raw()).toContain('"code":"UPSTREAM_UNAVAILABLE"')
       expect((await target.stats()).refused).toBeGreaterThan(0)
     } finally {
+      await target.close()
+      await broker.close()
+    }
+  })
+})
+
+describe('a Redis Streams stream on Workers under an event budget (MAX_STREAM_EVENTS, for CPU time)', () => {
+  it('ends after the batch that reaches the budget and resumes exactly: 0 lost, 0 duplicated', async () => {
+    const broker = await redisBroker()
+    const target = await startLimitedWorker({ ...broker.env, MAX_STREAM_EVENTS: '25' }, 10_000)
+    const follower = new Follower(streamUrl(target.baseUrl, broker.query, { from: 'earliest' }), 'pair')
+    try {
+      // Chunks of 10, each once the last arrived: a connection's batches stay small, so it ends within a chunk past 25.
+      for (let chunk = 0; chunk < TOTAL / 10; chunk++) {
+        await broker.publish(Array.from({ length: 10 }, (_, i) => chunk * 10 + i))
+        await expect.poll(() => follower.received.length, { timeout: 30_000 }).toBe((chunk + 1) * 10)
+      }
+      // Ended without complete (the follower checks) after every 25 to 34 events, and resumed from its last id each time.
+      expect(follower.ends).toBeGreaterThanOrEqual(Math.floor(TOTAL / 35))
+      expect([...follower.received].sort((a, b) => a - b)).toEqual(Array.from({ length: TOTAL }, (_, n) => n))
+      for (const lane of [0, 1]) {
+        const ns = follower.received.filter((n) => n % 2 === lane)
+        expect(ns).toEqual([...ns].sort((a, b) => a - b))
+      }
+      expect((await target.stats()).refused).toBe(0)
+    } finally {
+      await follower.stop()
       await target.close()
       await broker.close()
     }
