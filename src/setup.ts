@@ -52,7 +52,7 @@ export interface Platform {
   hooks?: (config: Config) => RelayHooks | undefined
   /** How a stream's response is made, where the runtime can do better than a web ReadableStream body (Node). */
   eventStreamResponse?: AppOptions['eventStreamResponse']
-  /** The outgoing-request budget of the request being served, where the platform limits them (Workers). */
+  /** The budget of the request being served, where the platform limits it (Workers: subrequests, and events for CPU time). */
   streamBudget?: () => StreamBudget | undefined
   /**
    * Wraps a provider whose streams of one route share one reader elsewhere (Workers: a Durable
