@@ -27,11 +27,14 @@ export async function connectKafkaAdmin(bootstrap: string): Promise<KafkaAdmin> 
     async createTopic(topic, partitions) {
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] })
       // kafkajs's own waitForLeaders gives up on the broker's first "unknown topic" answer; this waits, bounded.
+      // A partition with a leader in the metadata may not be hosted yet ("does not host this topic-partition"):
+      // it is ready once its offsets are answered.
       for (let attempt = 1; ; attempt++) {
-        const ready = await admin.fetchTopicMetadata({ topics: [topic] }).then(
+        const led = await admin.fetchTopicMetadata({ topics: [topic] }).then(
           ({ topics }) => topics[0]?.partitions.length === partitions && topics[0].partitions.every((p) => p.leader >= 0),
           () => false,
         )
+        const ready = led && (await admin.fetchTopicOffsets(topic).then((offsets) => offsets.length === partitions, () => false))
         if (ready) return
         if (attempt === 100) throw new Error(`topic ${topic} has no leaders after ${attempt} attempts`)
         await new Promise((resolve) => setTimeout(resolve, 50))
