@@ -2,14 +2,21 @@
  * Durable Object fan-out on the Workers entry (workerd through Miniflare): N live streams of one
  * JetStream subject, with the RouteReader object bound and without it, counting what the broker
  * holds for them (consumers, NATS connections); then, with the object, live latency (publish →
- * event received by every stream).
+ * event received by every stream). Then N live streams of one Kafka topic (Upstash REST protocol)
+ * and of one Redis stream key, counting the route's reads waiting at the head on the HTTP server.
  */
 import { jetstreamManager } from '@nats-io/jetstream'
 import { wsconnect } from '@nats-io/nats-core'
+import { connectKafkaAdmin } from '../test/support/kafka/kafka-admin'
+import { startKafkaBroker } from '../test/support/kafka/kafka-broker'
+import { startKafkaHttp } from '../test/support/kafka/kafka-fixtures'
 import { currentNatsServerBinary, startNatsServer } from '../test/support/nats-server'
+import { RedisAdmin } from '../test/support/redis'
+import { startRedisServer } from '../test/support/redis-server'
 import { startTarget, type Target } from '../test/support/targets'
+import { startUpstashRestServer } from '../test/support/upstash-rest-server'
 import { startWorkerWithRouteObjects } from '../test/support/workers-route-objects'
-import { payload, replayQuery } from './brokers/broker'
+import { eventType, payload, replayQuery } from './brokers/broker'
 import { jetStreamSchema } from './brokers/jetstream'
 import { readSse, type SseReader } from './support/sse-reader'
 import { median, percentile, round } from './support/stats'
@@ -31,10 +38,17 @@ export interface EdgeFanoutFigures {
   /** By stream count: the route's JetStream consumers and NATS connections, with the object and without. */
   load: Record<string, { withObject: BrokerLoad; withoutObject: BrokerLoad }>
   live: { streams: number; p50Ms: number; p99Ms: number; maxMs: number; lost: number }
+  /**
+   * By broker and stream count: the route's read requests on the HTTP server per published event,
+   * once every stream has an event (over 10 events 100 ms apart), with the object and without.
+   */
+  polled?: Record<'kafka' | 'redis', Record<string, { withObject: number; withoutObject: number }>>
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const OPEN_CONCURRENCY = 50
+/** Events published to count a polled route's read requests per event. */
+const EVENTS_PER_READ_COUNT = 10
 
 export async function benchEdgeFanout(options: EdgeFanoutOptions): Promise<EdgeFanoutFigures> {
   const server = await startNatsServer(currentNatsServerBinary())
@@ -76,7 +90,112 @@ export async function benchEdgeFanout(options: EdgeFanoutOptions): Promise<EdgeF
     await nc.close()
     await server.stop()
   }
+  figures.polled = { redis: await polledLoad(startRedisRoute, options.streamsAt), kafka: await polledLoad(startKafkaRoute, options.streamsAt) }
   return figures
+}
+
+/** A broker read over HTTP, with a new route (topic or stream key) per run. */
+interface PolledBroker {
+  newRoute(): Promise<{
+    env: Record<string, string>
+    publish(n: number): void
+    /** The route's read requests the HTTP server received so far. */
+    readsStarted(): number
+  }>
+  stop(): Promise<void>
+}
+
+async function polledLoad(start: () => Promise<PolledBroker>, streamsAt: number[]): Promise<Record<string, { withObject: number; withoutObject: number }>> {
+  const broker = await start()
+  const readsWaitingAt = async (target: (env: Record<string, string>) => Promise<Target>, count: number) => {
+    const route = await broker.newRoute()
+    const running = await target({ ...route.env, HEARTBEAT_SECONDS: '2' })
+    const streams = new Streams(`${running.baseUrl}/graphql/stream?${new URLSearchParams({ query: replayQuery })}`, route.publish)
+    try {
+      await streams.open(count)
+      const before = route.readsStarted()
+      const last = await streams.publishSpaced(EVENTS_PER_READ_COUNT, 100)
+      if (!(await streams.allReceived(last, 30_000))) throw new Error(`not all of ${count} streams received event ${last}`)
+      return round((route.readsStarted() - before) / EVENTS_PER_READ_COUNT, 1)
+    } finally {
+      streams.close()
+      await running.close()
+    }
+  }
+  const load: Record<string, { withObject: number; withoutObject: number }> = {}
+  try {
+    for (const count of streamsAt) {
+      const withoutObject = await readsWaitingAt((env) => startTarget('workerd', env), count)
+      const withObject = await readsWaitingAt(startWorkerWithRouteObjects, count)
+      load[count] = { withObject, withoutObject }
+    }
+  } finally {
+    await broker.stop()
+  }
+  return load
+}
+
+/** Redis Streams behind the Upstash REST server of the tests: its requests in flight are the route's XREADs. */
+async function startRedisRoute(): Promise<PolledBroker> {
+  const redisServer = await startRedisServer()
+  const admin = new RedisAdmin(redisServer.port)
+  const rest = await startUpstashRestServer(redisServer.port)
+  let run = 0
+  return {
+    async newRoute() {
+      const key = `bench:edge:${++run}`
+      return {
+        env: {
+          SCHEMA: `${eventType}\ntype Subscription { events: Event! @edfs__redisSubscribe(channels: ["${key}"], providerId: "default") }`,
+          REDIS_DEFAULT_URL: rest.url,
+          REDIS_DEFAULT_TOKEN: rest.token,
+        },
+        publish: (n) => void admin.add(key, [JSON.parse(payload(n)) as unknown]),
+        readsStarted: () => rest.commands.filter((command) => command[0] === 'XREAD' && command.includes(key)).length,
+      }
+    },
+    async stop() {
+      await rest.close()
+      admin.close()
+      await redisServer.stop()
+    },
+  }
+}
+
+/** Kafka behind the Upstash Kafka REST translation of the tests: a topic of one partition per route, its fetches counted. */
+async function startKafkaRoute(): Promise<PolledBroker> {
+  const kafka = await startKafkaBroker()
+  const admin = await connectKafkaAdmin(kafka.bootstrap)
+  const fetchesByTopic = new Map<string, number>()
+  const http = await startKafkaHttp(kafka.bootstrap, 'upstash', {
+    intercept: async (request) => {
+      if (request.path !== '/fetch') return undefined
+      const { topic } = JSON.parse(request.body) as { topic: string }
+      fetchesByTopic.set(topic, (fetchesByTopic.get(topic) ?? 0) + 1)
+      return undefined
+    },
+  })
+  let run = 0
+  return {
+    async newRoute() {
+      const topic = `bench-edge-${++run}`
+      await admin.createTopic(topic, 1)
+      return {
+        env: {
+          SCHEMA: `${eventType}\ntype Subscription { events: Event! @edfs__kafkaSubscribe(topics: ["${topic}"], providerId: "default") }`,
+          KAFKA_DEFAULT_URL: http.url,
+          KAFKA_DEFAULT_ADAPTER: 'upstash',
+        },
+        publish: (n) => void admin.produce(topic, [{ partition: 0, key: 'k', value: JSON.parse(payload(n)) as unknown }]),
+        readsStarted: () => fetchesByTopic.get(topic) ?? 0,
+      }
+    },
+    async stop() {
+      await http.close()
+      await admin.close()
+      await kafka.stop()
+    },
+  }
 }
 
 /** Live streams of one route and the receipt of each published event on each of them. */
@@ -87,6 +206,8 @@ class Streams {
   private samples: number[] = []
   private last = 0
   private ended = 0
+  /** Streams that received at least one event. */
+  private withEvents = 0
 
   constructor(
     private readonly url: string,
@@ -97,16 +218,30 @@ class Streams {
     while (this.readers.length < count) {
       const batch = Math.min(OPEN_CONCURRENCY, count - this.readers.length)
       const opened = await Promise.all(
-        Array.from({ length: batch }, () =>
-          readSse(this.url, { onEvent: (event, at) => event.event === 'next' && this.receive(JSON.parse(event.data).data.events.n, at) }),
-        ),
+        Array.from({ length: batch }, () => {
+          let heard = false
+          return readSse(this.url, {
+            onEvent: (event, at) => {
+              if (event.event !== 'next') return
+              if (!heard) this.withEvents++
+              heard = true
+              this.receive(JSON.parse(event.data).data.events.n, at)
+            },
+          })
+        }),
       )
       for (const reader of opened) void reader.ended.then(() => this.ended++)
       this.readers.push(...opened)
     }
-    // New streams start at the live end once their reader exists: publish until all have an event.
-    for (let attempt = 0; attempt < 400; attempt++) if (await this.allReceived(this.publish(), 250)) return
-    throw new Error(`not all of ${count} streams received events: ${this.receipts.get(this.last) ?? 0} got the last, ${this.ended} ended`)
+    // New streams start at the live end once their reader exists: publish until each has had an event. Any
+    // event will do: one event takes ~200 ms to reach 1,000 streams without the object on this machine, so
+    // waiting for one and the same event to reach all within a short wait, while publishing the next, never ends.
+    for (let attempt = 0; attempt < 100 && this.withEvents < count; attempt++) {
+      this.publish()
+      const deadline = performance.now() + 2000
+      while (this.withEvents < count && performance.now() < deadline) await sleep(20)
+    }
+    if (this.withEvents < count) throw new Error(`not all of ${count} streams received events: ${this.withEvents} did, ${this.ended} ended`)
   }
 
   async latency(options: EdgeFanoutOptions): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; lost: number }> {
@@ -130,6 +265,16 @@ class Streams {
     return { p50Ms: round(median(p50), 2), p99Ms: round(median(p99), 2), maxMs: round(max, 2), lost }
   }
 
+  /** Publishes `count` events `intervalMs` apart; returns the last. */
+  async publishSpaced(count: number, intervalMs: number): Promise<number> {
+    let last = 0
+    for (let i = 0; i < count; i++) {
+      last = this.publish()
+      await sleep(intervalMs)
+    }
+    return last
+  }
+
   close(): void {
     for (const reader of this.readers) reader.close()
   }
@@ -147,7 +292,7 @@ class Streams {
     return n
   }
 
-  private async allReceived(n: number, timeoutMs: number): Promise<boolean> {
+  async allReceived(n: number, timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs
     while ((this.receipts.get(n) ?? 0) < this.readers.length && performance.now() < deadline) await sleep(5)
     return (this.receipts.get(n) ?? 0) >= this.readers.length

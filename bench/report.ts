@@ -223,6 +223,18 @@ export function renderReport(results: BenchResults): string {
       `(goal < 100 ms: ${met(e.live.p99Ms < 100)}), max ${e.live.maxMs} ms, ${e.live.lost} receipts lost.`,
       '',
     )
+    if (e.polled) {
+      const { kafka, redis } = e.polled
+      lines.push(
+        'Live streams of one Kafka topic (Upstash REST protocol, one partition) and of one Redis stream key, the same way: the',
+        "route's read requests on the HTTP server per published event, once every stream has an event (10 events, 100 ms apart).",
+        '',
+        '| streams | Kafka fetches per event with / without | Redis XREADs per event with / without |',
+        '|---:|---:|---:|',
+        ...Object.keys(kafka).map((streams) => `| ${number(Number(streams))} | ${kafka[streams]!.withObject} / ${kafka[streams]!.withoutObject} | ${redis[streams]?.withObject} / ${redis[streams]?.withoutObject} |`),
+        '',
+      )
+    }
   }
 
   if (results.bundle) {

@@ -88,7 +88,7 @@ results.versions = describeVersions({
 const file = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 if (only && process.env.BENCH_MERGE === '1') {
   const earlier = JSON.parse(readFileSync(file('results.json'), 'utf8')) as BenchResults
-  const sections = (['replay', 'resume', 'live', 'federation', 'router', 'bundle'] as const).filter((section) => results[section] !== undefined)
+  const sections = (['replay', 'resume', 'live', 'federation', 'router', 'edge', 'bundle'] as const).filter((section) => results[section] !== undefined)
   const merged: BenchResults = {
     ...earlier,
     ...Object.fromEntries(sections.map((section) => [section, results[section]])),
