@@ -1,19 +1,27 @@
 import type { RelayHooks } from './relay'
 
-/** Several sets of hooks as one, called in the order given. */
+const HOOK_NAMES = ['onOpen', 'onBatch', 'onNoHistory', 'onRefused', 'onUpstreamError', 'onClose'] as const satisfies readonly (keyof RelayHooks)[]
+
+type AnyHook = (...args: unknown[]) => void
+
+/**
+ * Several sets of hooks as one, called in the order given. A hook only one set has is that
+ * set's own function: `onBatch` runs for every batch of every stream, without a wrapper.
+ */
 export function combineHooks(...sets: readonly RelayHooks[]): RelayHooks {
-  if (sets.length === 1 && sets[0]) return sets[0]
-  const each =
-    <K extends keyof RelayHooks>(name: K) =>
-    (...args: Parameters<NonNullable<RelayHooks[K]>>): void => {
-      for (const hooks of sets) (hooks[name] as ((...a: typeof args) => void) | undefined)?.(...args)
+  const combined: Partial<Record<keyof RelayHooks, AnyHook>> = {}
+  for (const name of HOOK_NAMES) {
+    const calls = sets.flatMap((hooks) => {
+      const hook = hooks[name] as AnyHook | undefined
+      return hook ? [hook.bind(hooks)] : []
+    })
+    const [only] = calls
+    if (calls.length === 1 && only) combined[name] = only
+    else if (calls.length > 1) {
+      combined[name] = (...args) => {
+        for (const call of calls) call(...args)
+      }
     }
-  return {
-    onOpen: each('onOpen'),
-    onBatch: each('onBatch'),
-    onNoHistory: each('onNoHistory'),
-    onRefused: each('onRefused'),
-    onUpstreamError: each('onUpstreamError'),
-    onClose: each('onClose'),
   }
+  return combined as RelayHooks
 }

@@ -96,15 +96,19 @@ export interface StreamBudget {
 export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, filter, budget }: RelayOptions): Promise<void> {
   try {
     for await (const batch of provider.open(stream.route, stream.start, sink.signal)) {
-      const { items, withheldUpTo } = filter ? filter.apply(batch) : { items: batch, withheldUpTo: undefined }
+      const filtered = filter?.apply(batch)
+      const items = filtered ? filtered.items : batch
       const rendered = items.length === 0 ? '' : render(items, sink.signal)
       let frames = typeof rendered === 'string' ? rendered : await rendered
       if (sink.signal.aborted || budget?.refused()) break
+      const withheldUpTo = filtered?.withheldUpTo
       if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
       sink.write(frames)
       countBatch(stream, items, frames, hooks)
       if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
-      await sink.ready()
+      // A client with room costs no promise: the streams at the head of a route take this path for every event.
+      const drained = sink.ready()
+      if (drained) await drained
       if (sink.signal.aborted || budget?.endsAfterBatch(stream.events)) break
     }
   } catch (error) {
@@ -113,11 +117,14 @@ export async function relay(sink: FrameSink, { provider, stream, render, retryMs
   }
 }
 
+const NO_GAPS: readonly GapItem[] = []
+
 function countBatch(stream: RelayStream, batch: readonly ProviderItem[], frames: string, hooks: RelayHooks): void {
-  const gaps: GapItem[] = []
+  let gaps: GapItem[] | undefined
   let events = 0
   for (const item of batch) {
     if (item.type === 'gap') {
+      gaps ??= []
       gaps.push(item)
       continue
     }
@@ -130,7 +137,7 @@ function countBatch(stream: RelayStream, batch: readonly ProviderItem[], frames:
     if (item.position !== undefined) stream.lastPosition = item.position
   }
   stream.events += events
-  hooks.onBatch?.(stream, { events, gaps, bytes: frames.length, items: batch, frames })
+  hooks.onBatch?.(stream, { events, gaps: gaps ?? NO_GAPS, bytes: frames.length, items: batch, frames })
 }
 
 /** A refusal as the client may see it (ending the subscription when permanent); anything else as UPSTREAM_UNAVAILABLE. */

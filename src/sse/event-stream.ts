@@ -13,8 +13,11 @@ import { openingFrame, pingFrame } from './frames'
 
 export interface FrameSink {
   write(text: string): void
-  /** Resolves when the client has room for more; also resolves once the stream is closed. */
-  ready(): Promise<void>
+  /**
+   * Undefined when the client has room for more now (or the stream is closed); else a promise
+   * that resolves when it has, or once the stream is closed.
+   */
+  ready(): Promise<void> | undefined
   readonly signal: AbortSignal
 }
 
@@ -62,24 +65,28 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
   const lifetime = new AbortController()
   let wakeWriter: (() => void) | undefined
   let closeReason: CloseReason | undefined
-  const wake = () => {
-    const waiting = wakeWriter
-    wakeWriter = undefined
-    waiting?.()
-  }
   const heartbeat = setInterval(() => sink.write(pingFrame), options.heartbeatMs)
-  const deadline = setTimeout(() => finish('max-duration'), options.maxStreamMs)
+  const deadline = setTimeout(() => control.finish('max-duration'), options.maxStreamMs)
 
-  const finish = (reason: CloseReason) => {
-    if (closeReason) return
-    closeReason = reason
-    clearInterval(heartbeat)
-    clearTimeout(deadline)
-    lifetime.abort()
-    wake()
-    if (reason === 'max-duration') setTimeout(() => output.close(), QUIET_BEFORE_CUT_MS)
-    else if (reason !== 'client-gone') output.close()
-    options.onClose?.(reason)
+  // Methods, not named arrow functions: the Node entry's esbuild transform (keepNames) gives each
+  // named arrow its own `name` property, a quarter of a KiB that every open stream would hold.
+  const control: EventStreamControl = {
+    wake() {
+      const waiting = wakeWriter
+      wakeWriter = undefined
+      waiting?.()
+    },
+    finish(reason) {
+      if (closeReason) return
+      closeReason = reason
+      clearInterval(heartbeat)
+      clearTimeout(deadline)
+      lifetime.abort()
+      control.wake()
+      if (reason === 'max-duration') setTimeout(() => output.close(), QUIET_BEFORE_CUT_MS)
+      else if (reason !== 'client-gone') output.close()
+      options.onClose?.(reason)
+    },
   }
 
   const sink: FrameSink = {
@@ -88,7 +95,7 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
       if (!closeReason && text) output.write(text)
     },
     ready() {
-      if (closeReason || output.hasRoom()) return Promise.resolve()
+      if (closeReason || output.hasRoom()) return undefined
       return new Promise((resolve) => (wakeWriter = resolve))
     },
   }
@@ -96,10 +103,10 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
   // Headers and the first bytes leave before any broker I/O.
   sink.write(openingFrame(options.retryMs))
   const clientSignal = options.clientSignal
-  if (clientSignal?.aborted) finish('client-gone')
-  clientSignal?.addEventListener('abort', () => finish('client-gone'), { once: true })
-  void options.run(sink).finally(() => finish('ended'))
-  return { wake, finish }
+  if (clientSignal?.aborted) control.finish('client-gone')
+  clientSignal?.addEventListener('abort', () => control.finish('client-gone'), { once: true })
+  void options.run(sink).finally(() => control.finish('ended'))
+  return control
 }
 
 /** The stream as a web ReadableStream of bytes, for a `Response` body. */

@@ -1,11 +1,15 @@
 /**
- * Event streams written straight to Node's ServerResponse. Through a web ReadableStream, every
- * frame of every stream went through the stream's queue, a read promise and the adapter's read
- * loop before its socket write; here a frame is one `write` call. Backpressure is the response's
- * own: the producer waits while the response holds HIGH_WATER_BYTES or more.
+ * Event streams written straight to Node's socket. Through a web ReadableStream, every frame of
+ * every stream went through the stream's queue, a read promise and the adapter's read loop
+ * before its socket write; through ServerResponse.write, each write still went through four
+ * buffered chunk parts (size, CRLF, data, CRLF), a cork until the next tick and a gathered write.
+ * Here, once the response's head has left with the opening frame, a batch of frames is one
+ * socket write of one buffer that already carries its chunked-encoding framing. Backpressure
+ * is the socket's: the producer waits while it holds HIGH_WATER_BYTES or more.
  *
- * Streams of one route at the live end write the same frames at once: the bytes of the last
- * frames written are kept, so a frame is encoded once and the same buffer goes to every socket.
+ * Streams of one route at the live end write the same frames at once: the chunk of the last
+ * frames written is kept, so a frame is encoded and framed once and the same buffer goes to
+ * every socket.
  */
 import { ServerResponse } from 'node:http'
 import type { Http2Bindings, HttpBindings } from '@hono/node-server'
@@ -41,8 +45,8 @@ export function nodeEventStreams(): NodeEventStreams {
         startEventStream({ ...stream, clientSignal: AbortSignal.abort() }, { write() {}, hasRoom: () => true, close() {} })
         return response
       }
-      // An HTTP/2 response (not served by default) keeps the web stream.
-      if (!(env.outgoing instanceof ServerResponse)) return new Response(createEventStream(stream), response)
+      // An HTTP/2 response (not served by default) keeps the web stream, and hears the client go from the request.
+      if (!(env.outgoing instanceof ServerResponse)) return new Response(createEventStream({ ...stream, clientSignal: request.signal }), response)
       writeEventStream(env.outgoing, response.status, response.headers, stream)
       return RESPONSE_ALREADY_SENT
     },
@@ -50,26 +54,56 @@ export function nodeEventStreams(): NodeEventStreams {
 }
 
 let lastText = ''
-let lastBytes = Buffer.alloc(0)
+let lastChunk = Buffer.alloc(0)
 
-function bytesOf(text: string): Buffer {
+/** `text` (never empty: an empty chunk ends the body) as one HTTP/1.1 chunk: its size in hex, CRLF, its bytes, CRLF. */
+function chunkOf(text: string): Buffer {
   if (text !== lastText) {
+    const length = Buffer.byteLength(text)
+    const size = `${length.toString(16)}\r\n`
+    const chunk = Buffer.allocUnsafe(size.length + length + 2)
+    chunk.write(size, 0, 'latin1')
+    chunk.write(text, size.length, 'utf8')
+    chunk.write('\r\n', size.length + length, 'latin1')
     lastText = text
-    lastBytes = Buffer.from(text)
+    lastChunk = chunk
   }
-  return lastBytes
+  return lastChunk
 }
 
 /** Sends the head (`status`, `headers`) and then the stream's frames until it ends or the client goes. */
 function writeEventStream(res: ServerResponse, status: number, headers: Headers, options: EventStreamOptions): void {
   res.writeHead(status, Object.fromEntries(headers))
+  // The socket is the response's own once it is its turn on the connection (always, but behind a
+  // pipelined request), and the body is chunked unless the client spoke HTTP/1.0: otherwise
+  // every frame goes through the response.
+  const socket = res.socket !== null && res.chunkedEncoding ? res.socket : undefined
+  let headSent = false
   const control = startEventStream(options, {
     write(text) {
-      if (!res.destroyed) res.write(bytesOf(text))
+      // The first write sends the head with it; later ones follow it in the socket's order.
+      if (socket !== undefined && headSent) {
+        if (!socket.destroyed) socket.write(chunkOf(text))
+        return
+      }
+      headSent = true
+      if (!res.destroyed) res.write(text)
     },
-    hasRoom: () => res.writableLength < HIGH_WATER_BYTES,
-    close: () => res.end(),
+    // Counts what the socket holds, the response's writes and the direct ones alike.
+    hasRoom() {
+      return res.writableLength < HIGH_WATER_BYTES
+    },
+    close() {
+      res.end()
+    },
   })
-  res.on('drain', control.wake)
-  res.once('close', () => control.finish('client-gone'))
+  // A client that left while the app served the request is gone already.
+  if (res.destroyed) return control.finish('client-gone')
+  const drained = socket ?? res
+  drained.on('drain', control.wake)
+  res.once('close', () => {
+    // A kept-alive socket serves the next request: the stream lets go of it.
+    drained.off('drain', control.wake)
+    control.finish('client-gone')
+  })
 }
