@@ -57,7 +57,11 @@ export interface AppOptions {
   hooks?: RelayHooks
   /** A federated graph's renderer: resolves entities from subgraphs (see federation/federated-renderer.ts). */
   federation?: FederatedRenderer
-  /** Makes a stream's response; by default its body is a web ReadableStream (the Node entry writes to the socket instead). */
+  /**
+   * Makes a stream's response; by default its body is a web ReadableStream (the Node entry writes
+   * to the socket instead). The stream then has no `clientSignal`: the platform reports the
+   * client's departure (EventStreamControl.finish).
+   */
   eventStreamResponse?: (request: Request, stream: EventStreamOptions) => Response
   /** The budget of the request being served, where the platform limits it (Workers: subrequests, and events for CPU time). */
   streamBudget?: () => StreamBudget | undefined
@@ -146,7 +150,9 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
     const rendering: FrameRendering = {
       responseKey: prepared.responseKey,
       resultOf,
-      cursorOf: (position: string) => codec.encode(binding, position),
+      cursorOf(position) {
+        return codec.encode(binding, position)
+      },
       noHistoryEvent: c.req.method === 'GET',
     }
     const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
@@ -160,10 +166,15 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       heartbeatMs,
       // The stream ends when its token does: the reconnect must bring a valid one.
       maxStreamMs: validUntilMs === undefined ? maxStreamMs : Math.min(maxStreamMs, validUntilMs - Date.now()),
-      clientSignal: c.req.raw.signal,
-      onClose: (reason) => hooks.onClose?.(stream, stream.failure ?? reason),
-      run: (sink) =>
-        relay(sink, {
+      // A platform that writes the response itself hears the client go on its own connection;
+      // on Node, the request's signal would make an undici Request that each stream then holds.
+      ...(options.eventStreamResponse ? {} : { clientSignal: c.req.raw.signal }),
+      // Methods, not named arrow functions: see startEventStream.
+      onClose(reason) {
+        hooks.onClose?.(stream, stream.failure ?? reason)
+      },
+      run(sink) {
+        return relay(sink, {
           provider,
           stream,
           render,
@@ -171,7 +182,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
           hooks,
           ...(filter ? { filter: { apply: filterBatch(filter, prepared.argumentsAsSent), cursorOf: rendering.cursorOf } } : {}),
           ...(budget ? { budget } : {}),
-        }),
+        })
+      },
     }
     if (options.eventStreamResponse) return options.eventStreamResponse(c.req.raw, streamOptions)
     return new Response(createEventStream(streamOptions), { headers: SSE_HEADERS })

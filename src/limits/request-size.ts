@@ -19,7 +19,9 @@ export function limitRequestSize(limits: Limits): MiddlewareHandler {
     if (c.req.url.length > limits.maxUrlLength) {
       throw new RequestError(414, 'REQUEST_TOO_LARGE', `The request URL is longer than ${limits.maxUrlLength} characters`)
     }
-    return body(c, next)
+    // A GET has no body to limit; asking for one would make the request's web Request, which
+    // Node's adapter builds only on demand and which a stream would then hold for its life.
+    return c.req.method === 'GET' ? next() : body(c, next)
   }
 }
 
