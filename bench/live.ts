@@ -36,8 +36,18 @@ export interface LatencyFigure {
 
 export interface LiveFigures {
   latency: Record<string, LatencyFigure>
-  /** Slopes over the points: RSS (the goal's figure) and, within it, the JS heap in use. */
-  memory: { bytesPerStream: number; heapBytesPerStream: number; points: { streams: number; rssBytes: number; heapBytes: number }[] }
+  /**
+   * Slopes over the points: RSS (the goal's figure), within it the JS heap in use, and RSS
+   * outside V8's young generation. The young generation grows with the allocation rate, up to a
+   * fixed maximum (32 MiB on 64-bit Node 20), as the streams are opened: the RSS slope counts that
+   * growth, which no idle stream holds; the last slope leaves it out.
+   */
+  memory: {
+    bytesPerStream: number
+    heapBytesPerStream: number
+    bytesPerStreamOutsideYoung?: number
+    points: { streams: number; rssBytes: number; heapBytes: number; youngBytes?: number }[]
+  }
   /** How long opening the streams up to each count took, until each had received an event. */
   openMs: Record<string, number>
 }
@@ -102,8 +112,8 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
       if (options.latencyAt.includes(count) && count !== lastMemoryCount) figures.latency[count] = await measureLatency()
       if (options.memoryAt.includes(count)) {
         await sleep(500)
-        const { rss, heapUsed } = await server.memory()
-        figures.memory.points.push({ streams: count, rssBytes: rss, heapBytes: heapUsed })
+        const { rss, heapUsed, youngBytes } = await server.memory()
+        figures.memory.points.push({ streams: count, rssBytes: rss, heapBytes: heapUsed, youngBytes })
       }
       if (options.latencyAt.includes(count) && count === lastMemoryCount) figures.latency[count] = await measureLatency()
     }
@@ -116,6 +126,7 @@ export async function benchLive(options: LiveOptions): Promise<LiveFigures> {
   if (points.length > 1) {
     figures.memory.bytesPerStream = round(slope(points.map((point) => ({ x: point.streams, y: point.rssBytes }))))
     figures.memory.heapBytesPerStream = round(slope(points.map((point) => ({ x: point.streams, y: point.heapBytes }))))
+    figures.memory.bytesPerStreamOutsideYoung = round(slope(points.map((point) => ({ x: point.streams, y: point.rssBytes - (point.youngBytes ?? 0) }))))
   }
   return figures
 

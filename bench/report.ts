@@ -44,6 +44,7 @@ export const GOALS = {
 
 const number = (value: number) => value.toLocaleString('en-US')
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
 const met = (ok: boolean) => (ok ? 'met' : '**not met**')
 
 export function renderReport(results: BenchResults): string {
@@ -171,13 +172,23 @@ export function renderReport(results: BenchResults): string {
       `The Node entry's resident set size after a full GC, with idle streams open (each has received one event), and its`,
       `least-squares slope. Goal: < ${kib(GOALS.bytesPerIdleStream)} per stream.`,
       '',
-      '| streams | RSS | JS heap in use |',
-      '|---:|---:|---:|',
+      '| streams | RSS | JS heap in use | young generation |',
+      '|---:|---:|---:|---:|',
       ...memory.points.map(
-        (point) => `| ${number(point.streams)} | ${(point.rssBytes / 2 ** 20).toFixed(1)} MiB | ${(point.heapBytes / 2 ** 20).toFixed(1)} MiB |`,
+        (point) =>
+          `| ${number(point.streams)} | ${mib(point.rssBytes)} | ${mib(point.heapBytes)} | ${point.youngBytes === undefined ? 'not measured' : mib(point.youngBytes)} |`,
       ),
       '',
       `Slope: **${kib(memory.bytesPerStream)} per stream** (${met(memory.bytesPerStream < GOALS.bytesPerIdleStream)}), of which JS heap ${kib(memory.heapBytesPerStream)}.`,
+      ...(memory.bytesPerStreamOutsideYoung === undefined
+        ? []
+        : [
+            '',
+            `Outside V8's young generation: **${kib(memory.bytesPerStreamOutsideYoung)} per stream** (${met(memory.bytesPerStreamOutsideYoung < GOALS.bytesPerIdleStream)}).`,
+            'The young generation (resident new space) grows with the allocation rate while the streams open, up to a fixed',
+            'maximum (32 MiB on 64-bit Node 20) that any busy process reaches: the RSS slope counts its growth between the',
+            'points, which no idle stream holds.',
+          ]),
       '',
     )
   }
@@ -251,7 +262,6 @@ export function renderReport(results: BenchResults): string {
 
 function routerSection(comparison: RouterComparison, options: RouterBenchOptions): string[] {
   if ('unavailable' in comparison) return ['## Beside the Cosmo router', '', `Not measured: ${comparison.unavailable}.`, '']
-  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`
   const lines = [
     '## Beside the Cosmo router',
     '',

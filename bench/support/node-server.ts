@@ -11,8 +11,11 @@ import { stopChild } from '../../test/support/processes'
 export interface NodeServer {
   baseUrl: string
   pid: number
-  /** Resident set size and JS heap in use after a full garbage collection, in bytes. */
-  memory(): Promise<{ rss: number; heapUsed: number }>
+  /**
+   * Resident set size, JS heap in use and the young generation's resident memory after a full
+   * garbage collection, in bytes.
+   */
+  memory(): Promise<{ rss: number; heapUsed: number; youngBytes: number }>
   /** CPU time the server used so far (user + system), in microseconds. */
   cpuMicros(): Promise<number>
   close(): Promise<void>
