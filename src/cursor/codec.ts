@@ -49,8 +49,10 @@ export function subscriptionBinding(parts: readonly string[]): string {
 export class CursorCodec {
   private readonly byId: Map<string, Signer>
   private readonly signer: Signer | undefined
-  /** The streams of one route at the live end encode the same position one after another: signed once. */
-  private last = { binding: '', position: '', cursor: '' }
+  // The streams of one route at the live end encode the same position one after another: signed once.
+  private lastBinding = ''
+  private lastPosition = ''
+  private lastCursor = ''
 
   constructor(keys: readonly CursorKey[] = []) {
     const signers = keys.map((key) => new Signer(key))
@@ -59,12 +61,13 @@ export class CursorCodec {
   }
 
   encode(binding: string, position: string): string {
-    const last = this.last
-    if (position === last.position && binding === last.binding) return last.cursor
+    if (position === this.lastPosition && binding === this.lastBinding) return this.lastCursor
     const body = `${VERSION}.${binding}.${position}`
     const signer = this.signer
     const cursor = signer ? `${body}.${signer.id}.${signer.sign(body)}` : body
-    this.last = { binding, position, cursor }
+    this.lastBinding = binding
+    this.lastPosition = position
+    this.lastCursor = cursor
     return cursor
   }
 
@@ -102,7 +105,7 @@ class Signer {
   }
 
   sign(body: string): string {
-    return base64url(this.mac.sign(body), SIGNATURE_BYTES)
+    return base64url(this.mac.signTransient(body), SIGNATURE_BYTES)
   }
 }
 

@@ -16,8 +16,8 @@ import { sha256 } from '@noble/hashes/sha2.js'
  * against noble and RFC 4231).
  */
 export class HmacSha256 {
-  private readonly inner = new Uint32Array(8)
-  private readonly outer = new Uint32Array(8)
+  private readonly inner = new Int32Array(8)
+  private readonly outer = new Int32Array(8)
 
   constructor(private readonly key: Uint8Array) {
     const pad = new Uint8Array(64)
@@ -30,6 +30,14 @@ export class HmacSha256 {
 
   /** The 32-byte MAC of `message`. */
   sign(message: string): Uint8Array {
+    return this.signTransient(message).slice()
+  }
+
+  /**
+   * The 32-byte MAC of `message` in a buffer the next call overwrites, for a caller that encodes
+   * it at once: every event's cursor is signed, and a new array each time was garbage each time.
+   */
+  signTransient(message: string): Uint8Array {
     const length = message.length
     if (length > MAX_SHORT_MESSAGE) return this.signLong(message)
     block.fill(0)
@@ -51,7 +59,6 @@ export class HmacSha256 {
     words[8] = 0x80000000
     words[15] = (64 + 32) * 8
     compress(this.outer, digest)
-    const mac = new Uint8Array(32)
     for (let i = 0; i < 8; i++) {
       const word = digest[i]!
       mac[i * 4] = word >>> 24
@@ -73,14 +80,17 @@ const encoder = new TextEncoder()
 
 // Scratch space: signing is synchronous, so one set serves every instance.
 const block = new Uint8Array(64)
-const digest = new Uint32Array(8)
+const mac = new Uint8Array(32)
+const digest = new Int32Array(8)
 /** The message schedule; its first 16 words are the block being compressed. */
-const words = new Uint32Array(64)
+const words = new Int32Array(64)
 
-const IV = Uint32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+// Int32Array throughout: every word stays a 32-bit integer in V8's optimized code, where the
+// values of a Uint32Array above 2^31 become doubles (and the compression took twice as long).
+const IV = Int32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
 
 // prettier-ignore
-const K = Uint32Array.of(
+const K = Int32Array.of(
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -98,15 +108,16 @@ function loadBlock(bytes: Uint8Array): void {
   }
 }
 
-const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n))
-
-/** One SHA-256 compression (FIPS 180-4 §6.2.2) of the loaded block onto `state`, into `out`. */
-function compress(state: Uint32Array, out: Uint32Array): void {
+/**
+ * One SHA-256 compression (FIPS 180-4 §6.2.2) of the loaded block onto `state`, into `out`. The
+ * rotations are written out: a few percent faster than through a helper, measured here.
+ */
+function compress(state: Int32Array, out: Int32Array): void {
   for (let i = 16; i < 64; i++) {
     const w15 = words[i - 15]!
     const w2 = words[i - 2]!
-    const s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >>> 3)
-    const s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >>> 10)
+    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
+    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
     words[i] = (words[i - 16]! + s0 + words[i - 7]! + s1) | 0
   }
   let a = state[0]!
@@ -118,8 +129,10 @@ function compress(state: Uint32Array, out: Uint32Array): void {
   let g = state[6]!
   let h = state[7]!
   for (let i = 0; i < 64; i++) {
-    const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + words[i]!) | 0
-    const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0
+    const sigma1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
+    const t1 = (h + sigma1 + ((e & f) ^ (~e & g)) + K[i]! + words[i]!) | 0
+    const sigma0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
+    const t2 = (sigma0 + ((a & b) ^ (a & c) ^ (b & c))) | 0
     h = g
     g = f
     f = e
@@ -129,12 +142,12 @@ function compress(state: Uint32Array, out: Uint32Array): void {
     b = a
     a = (t1 + t2) | 0
   }
-  out[0] = state[0]! + a
-  out[1] = state[1]! + b
-  out[2] = state[2]! + c
-  out[3] = state[3]! + d
-  out[4] = state[4]! + e
-  out[5] = state[5]! + f
-  out[6] = state[6]! + g
-  out[7] = state[7]! + h
+  out[0] = (state[0]! + a) | 0
+  out[1] = (state[1]! + b) | 0
+  out[2] = (state[2]! + c) | 0
+  out[3] = (state[3]! + d) | 0
+  out[4] = (state[4]! + e) | 0
+  out[5] = (state[5]! + f) | 0
+  out[6] = (state[6]! + g) | 0
+  out[7] = (state[7]! + h) | 0
 }
