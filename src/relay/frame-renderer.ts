@@ -30,24 +30,23 @@ export function itemFrame({ responseKey, resultOf, cursorOf, noHistoryEvent }: F
     if (item.type === 'backlog') return ''
     const result = item.error === undefined ? resultOf(item.text) : JSON.stringify({ data: null, errors: [{ message: item.error, path: [responseKey] }] })
     const cursor = item.position === undefined ? undefined : cursorOf(item.position)
-    if (item === lastFrame.item && result === lastFrame.result && cursor === lastFrame.cursor) return lastFrame.frame
-    const frame = nextFrame(cursor, result)
-    lastFrame = { item, result, cursor, frame }
-    return frame
+    if (item === lastItem && result === lastResult && cursor === lastCursor) return lastFrame
+    lastFrame = nextFrame(cursor, result)
+    lastItem = item
+    lastResult = result
+    lastCursor = cursor
+    return lastFrame
   }
 }
 
-/**
- * The last event frame rendered. The streams of one route at the live end render the same item
- * one after another, and their shared result and cursor memos (prepared-cache.ts, the cursor
- * codec) hand each the same strings: the frame, and so its bytes, is then made once.
- */
-let lastFrame: { item: ProviderItem | undefined; result: string; cursor: string | undefined; frame: string } = {
-  item: undefined,
-  result: '',
-  cursor: undefined,
-  frame: '',
-}
+// The last event frame rendered, in four variables rather than a new object per event (a replay
+// renders every event once). The streams of one route at the live end render the same item one
+// after another, and their shared result and cursor memos (prepared-cache.ts, the cursor codec)
+// hand each the same strings: the frame, and so its bytes, is then made once.
+let lastItem: ProviderItem | undefined
+let lastResult = ''
+let lastCursor: string | undefined
+let lastFrame = ''
 
 /** Every item of a batch rendered on its own, in order. */
 export function plainBatchRenderer(rendering: FrameRendering): BatchRenderer {

@@ -106,9 +106,7 @@ export async function relay(sink: FrameSink, { provider, stream, render, retryMs
       sink.write(frames)
       countBatch(stream, items, frames, hooks)
       if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
-      // A client with room costs no promise: the streams at the head of a route take this path for every event.
-      const drained = sink.ready()
-      if (drained) await drained
+      await sink.ready()
       if (sink.signal.aborted || budget?.endsAfterBatch(stream.events)) break
     }
   } catch (error) {

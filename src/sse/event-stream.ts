@@ -13,11 +13,8 @@ import { openingFrame, pingFrame } from './frames'
 
 export interface FrameSink {
   write(text: string): void
-  /**
-   * Undefined when the client has room for more now (or the stream is closed); else a promise
-   * that resolves when it has, or once the stream is closed.
-   */
-  ready(): Promise<void> | undefined
+  /** Resolves when the client has room for more; also resolves once the stream is closed. */
+  ready(): Promise<void>
   readonly signal: AbortSignal
 }
 
@@ -95,7 +92,7 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
       if (!closeReason && text) output.write(text)
     },
     ready() {
-      if (closeReason || output.hasRoom()) return undefined
+      if (closeReason || output.hasRoom()) return Promise.resolve()
       return new Promise((resolve) => (wakeWriter = resolve))
     },
   }
