@@ -100,17 +100,17 @@ export async function relay(sink: FrameSink, { provider, stream, render, retryMs
       const items = filtered ? filtered.items : batch
       const rendered = items.length === 0 ? '' : render(items, sink.signal)
       let frames = typeof rendered === 'string' ? rendered : await rendered
-      if (sink.signal.aborted || budget?.refused()) break
+      if (sink.closed || budget?.refused()) break
       const withheldUpTo = filtered?.withheldUpTo
       if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
       sink.write(frames)
       countBatch(stream, items, frames, hooks)
       if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
       await sink.ready()
-      if (sink.signal.aborted || budget?.endsAfterBatch(stream.events)) break
+      if (sink.closed || budget?.endsAfterBatch(stream.events)) break
     }
   } catch (error) {
-    if (sink.signal.aborted || budget?.refused()) return
+    if (sink.closed || budget?.refused()) return
     sink.write(failureFrames(stream, error, retryMs, hooks))
   }
 }

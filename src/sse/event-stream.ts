@@ -16,6 +16,8 @@ export interface FrameSink {
   /** Resolves when the client has room for more; also resolves once the stream is closed. */
   ready(): Promise<void>
   readonly signal: AbortSignal
+  /** Whether `signal` has aborted: a plain read, where the signal's getter checks its receiver on every call. */
+  readonly closed: boolean
 }
 
 export interface EventStreamOptions {
@@ -88,6 +90,9 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
 
   const sink: FrameSink = {
     signal: lifetime.signal,
+    get closed() {
+      return closeReason !== undefined
+    },
     write(text) {
       if (!closeReason && text) output.write(text)
     },
