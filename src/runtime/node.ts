@@ -1,7 +1,7 @@
 /**
  * Node entry: `npm start`. One long-lived process: its streams share a NATS connection and,
  * at the head of a route, one reader; SIGINT/SIGTERM end open streams without `complete`.
- * Streams write their frames to the ServerResponse itself, not through a web ReadableStream.
+ * Streams write their frames to the response's socket itself, not through a web ReadableStream.
  */
 import { readFileSync } from 'node:fs'
 import { serve } from '@hono/node-server'
@@ -37,7 +37,7 @@ try {
       metrics = streamMetrics()
       return metrics.hooks
     },
-    // Its streams write to their ServerResponse (see node-response.ts).
+    // Its streams write to their response's socket (see node-response.ts).
     eventStreamResponse: eventStreams.eventStreamResponse,
   })
 } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * A stream of SSE frames with backpressure, heartbeats and a maximum lifetime, written to an
  * output: a web ReadableStream (`createEventStream`, every runtime) or, on Node, the
- * ServerResponse itself (node-response.ts), without a web stream between.
+ * response's socket itself (node-response.ts), without a web stream between.
  *
  * `run` writes frames through the sink and awaits `sink.ready()` after each batch,
  * so a client that stops reading stops the producer (nothing is buffered beyond the

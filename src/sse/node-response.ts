@@ -23,7 +23,7 @@ type Fetch = (request: Request, env: NodeBindings) => Response | Promise<Respons
 export interface NodeEventStreams {
   /** The Platform's `eventStreamResponse`: the stream is held until its response leaves the app. */
   eventStreamResponse(request: Request, stream: EventStreamOptions): Response
-  /** The app's fetch for @hono/node-server's `serve`, writing accepted streams to their ServerResponse. */
+  /** The app's fetch for @hono/node-server's `serve`, writing accepted streams to their response's socket. */
   fetch(appFetch: Fetch): Fetch
 }
 
@@ -74,8 +74,8 @@ function chunkOf(text: string): Buffer {
 /** Sends the head (`status`, `headers`) and then the stream's frames until it ends or the client goes. */
 function writeEventStream(res: ServerResponse, status: number, headers: Headers, options: EventStreamOptions): void {
   res.writeHead(status, Object.fromEntries(headers))
-  // The socket is the response's own once it is its turn on the connection (always, but behind a
-  // pipelined request), and the body is chunked unless the client spoke HTTP/1.0: otherwise
+  // Frames go to the socket when the response has it (not while it waits behind another response
+  // of a pipelined connection) and its body is chunked (not to an HTTP/1.0 client); otherwise
   // every frame goes through the response.
   const socket = res.socket !== null && res.chunkedEncoding ? res.socket : undefined
   let headSent = false

@@ -45,6 +45,28 @@ describe('Live fan-out on the Node entry', () => {
     await expect.poll(() => admin.consumerCount(stream), { timeout: 10_000, interval: 50 }).toBe(0)
   })
 
+  it('a stream whose client stops reading holds up no other, and gets every event once, in order, when it reads again', { timeout: 120_000 }, async () => {
+    const stream = uniqueName('stall')
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    const query = eventsQuery(stream, 'a', 'n label')
+    const stalled = await openSse(streamUrl(target.baseUrl, query))
+    const readers = await Promise.all(range(1, 10).map(() => openSse(streamUrl(target.baseUrl, query))))
+    await expect.poll(() => admin.consumerCount(stream), { timeout: 10_000, interval: 20 }).toBe(1)
+
+    // About 9 MB: more than the stalled stream's socket buffers and write queue hold, so its
+    // writes wait and its backlog on the shared reader passes its limit while the others read on.
+    const label = 'x'.repeat(1500)
+    const total = 6000
+    const reading = Promise.all(readers.map((reader) => readNextEvents(reader, total)))
+    await admin.publish(`t.${stream}.a`, range(1, total).map((n) => ({ n, label })))
+    for (const events of await reading) expect(numbers(events)).toEqual(range(1, total))
+    for (const reader of readers) reader.cut()
+
+    expect(numbers(await readNextEvents(stalled, total))).toEqual(range(1, total))
+    stalled.cut()
+    await expect.poll(() => admin.consumerCount(stream), { timeout: 10_000, interval: 50 }).toBe(0)
+  })
+
   it('moves a resumed stream that caught up onto the shared consumer, losing and repeating nothing', async () => {
     const stream = uniqueName('join')
     const subject = `t.${stream}.a`
