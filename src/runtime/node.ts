@@ -28,8 +28,9 @@ try {
   server = createServerFromEnv({ MAX_STREAMS: String(DEFAULT_MAX_STREAMS), ...process.env }, {
     readFile: (path) => readFileSync(path, 'utf8'),
     upstashClient: nodeUpstashClient,
-    // One long-lived process: its streams share a NATS connection.
-    natsConnector: sharedConnection,
+    // One long-lived process: its streams share a NATS connection, and their JetStream API
+    // requests a second one, where no replay of other streams delays the replies.
+    natsConnector: (settings, pingIntervalMs) => sharedConnection(settings, pingIntervalMs, { apiConnection: 'own' }),
     // Its streams at the head of a route share one reader: one consumer and one decode per event.
     shareLiveReads: true,
     hooks: (config) => {

@@ -39,14 +39,14 @@ export function startTarget(name: TargetName, env: Env, executionConfig?: Bundle
 }
 
 async function startNode(env: Env): Promise<Target> {
-  // As the Node entry builds it (src/runtime/node.ts): its streams share a NATS connection,
-  // its live streams of one route share one reader, and write to their ServerResponse.
+  // As the Node entry builds it (src/runtime/node.ts): its streams share a NATS connection (and
+  // one for their API requests), its live streams of one route share one reader, and write to their ServerResponse.
   const eventStreams = nodeEventStreams()
   const { app } = createServerFromEnv(
     { LOG_LEVEL: 'silent', ...env },
     {
       upstashClient: nodeUpstashClient,
-      natsConnector: sharedConnection,
+      natsConnector: (settings, pingIntervalMs) => sharedConnection(settings, pingIntervalMs, { apiConnection: 'own' }),
       shareLiveReads: true,
       readFile: (path) => readFileSync(path, 'utf8'),
       eventStreamResponse: eventStreams.eventStreamResponse,

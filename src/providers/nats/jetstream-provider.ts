@@ -61,14 +61,21 @@ export class JetStreamProvider implements Provider {
 
   async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
     const nc = await this.connector.acquire()
-    // Aborts with the reason when the connection dies under the stream, silently included.
+    // Aborts with the reason when a connection of the stream dies under it, silently included.
     const lost = new AbortController()
     // The library's status iterators are QueuedIterators: stopped here, so that a shared
     // connection does not keep one for every stream that ever used it.
-    const status = nc.status() as QueuedIterator<Status>
-    void connectionFailure(status).then((error) => lost.abort(error))
+    const statuses: QueuedIterator<Status>[] = []
+    const watch = (connection: NatsConnection) => {
+      const status = connection.status() as QueuedIterator<Status>
+      statuses.push(status)
+      void connectionFailure(status).then((error) => lost.abort(error))
+    }
+    watch(nc)
     try {
-      const jsm = await managerOf(nc)
+      const api = (await this.connector.apiConnection?.(nc)) ?? nc
+      if (api !== nc) watch(api)
+      const jsm = await managerOf(api)
       const stream = route.streamName ?? (await findStream(jsm, route.names))
       if (stream === undefined) {
         if (this.requireHistory) {
@@ -77,18 +84,20 @@ export class JetStreamProvider implements Provider {
         // No stream captures these subjects: there is no history, so serve live core NATS, at most once.
         yield* this.readCore(nc, route.names, signal, lost.signal)
       } else {
-        yield* this.readStream(nc, jsm, stream, route.names, start, signal, lost.signal)
+        yield* this.readStream(nc, api, jsm, stream, route.names, start, signal, lost.signal)
       }
     } finally {
-      status.stop()
+      for (const status of statuses) status.stop()
       // Closing a dead connection can wait on it for a long time; the stream must end now.
       if (lost.signal.aborted) void this.connector.release(nc)
       else await this.connector.release(nc)
     }
   }
 
+  /** Pulls the stream's messages through `nc`; `jsm` makes its API requests on `api` (`nc` unless the connector keeps them apart). */
   private async *readStream(
     nc: NatsConnection,
+    api: NatsConnection,
     jsm: JetStreamManager,
     stream: string,
     subjects: string[],
@@ -99,7 +108,7 @@ export class JetStreamProvider implements Provider {
     const { state } = await jsm.streams.info(stream)
     const plan = planSequenceStart(start, { first: state.first_seq, last: state.last_seq })
     // Older servers filter one subject per consumer: with several, read the stream and filter here.
-    const filterHere = subjects.length > 1 && !supportsManyFilters(nc)
+    const filterHere = subjects.length > 1 && !supportsManyFilters(api)
     if (plan.deliver === 'from' && plan.gap) yield [plan.gap]
 
     const { name: consumer, pending } = await addConsumer(jsm, stream, {

@@ -15,6 +15,13 @@ export interface NatsSettings {
  */
 export interface NatsConnector {
   acquire(): Promise<NatsConnection>
+  /**
+   * Where the streams of `nc` send their JetStream API requests (stream lookup and info,
+   * consumer create and delete): `nc` itself when absent. A connector that shares `nc`
+   * between many streams can keep them apart, so that replies never queue behind the
+   * messages other streams pull through `nc`.
+   */
+  apiConnection?(nc: NatsConnection): Promise<NatsConnection>
   release(nc: NatsConnection): Promise<void>
 }
 
@@ -65,6 +72,19 @@ export function connectionPerStream(settings: NatsSettings, pingIntervalMs = 15_
   }
 }
 
+/** How a shared connection is laid out. */
+export interface SharedConnectionOptions {
+  /**
+   * JetStream API requests on a second connection of their own. Every message the streams pull
+   * comes through the shared connection, queued in the server for it and read here in order: when
+   * many streams replay at once (a burst of clients from the earliest event), an API reply sent
+   * behind tens of MB of their messages waits longer than its deadline, and a new stream ends
+   * with UPSTREAM_UNAVAILABLE before its first event. On a connection of their own, replies
+   * overtake the replays.
+   */
+  apiConnection?: 'shared' | 'own'
+}
+
 /**
  * One connection for all the streams of a long-lived process: the Node entry. A stream
  * then costs a consumer on the shared connection instead of a WebSocket of its own with
@@ -74,29 +94,34 @@ export function connectionPerStream(settings: NatsSettings, pingIntervalMs = 15_
  *
  * The connection closes when its last stream ends, so an idle server holds nothing on
  * the broker. A connection that closes or goes stale is dropped at once: its streams
- * end (their clients resume) and the next stream connects anew.
+ * end (their clients resume) and the next stream connects anew. With an API connection
+ * of its own (`options.apiConnection`), the two live and die as one.
  */
-export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000): NatsConnector {
+export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000, options: SharedConnectionOptions = {}): NatsConnector {
   const perStream = connectionPerStream(settings, pingIntervalMs)
   interface Shared {
     connection: Promise<NatsConnection>
+    api: Promise<NatsConnection>
     users: number
   }
   let current: Shared | undefined
   const byConnection = new Map<NatsConnection, Shared>()
 
   const connect = (): Shared => {
-    const shared: Shared = { connection: perStream.acquire(), users: 0 }
-    shared.connection.then(
-      async (nc) => {
-        byConnection.set(nc, shared)
-        for await (const status of nc.status()) if (status.type === 'staleConnection') break
-        if (current === shared) current = undefined
-      },
-      () => {
-        if (current === shared) current = undefined
-      },
-    )
+    const connection = perStream.acquire()
+    const shared: Shared = { connection, api: options.apiConnection === 'own' ? perStream.acquire() : connection, users: 0 }
+    const drop = () => {
+      if (current === shared) current = undefined
+    }
+    const dropWhenStale = async (nc: NatsConnection) => {
+      for await (const status of nc.status()) if (status.type === 'staleConnection') break
+      drop()
+    }
+    shared.connection.then((nc) => {
+      byConnection.set(nc, shared)
+      return dropWhenStale(nc)
+    }, drop)
+    if (shared.api !== connection) shared.api.then(dropWhenStale, drop)
     return shared
   }
 
@@ -106,12 +131,14 @@ export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000
       shared.users++
       return shared.connection
     },
+    apiConnection: async (nc) => byConnection.get(nc)?.api ?? nc,
     async release(nc) {
       const shared = byConnection.get(nc)
       if (shared && --shared.users > 0) return
       byConnection.delete(nc)
       if (current === shared) current = undefined
-      await perStream.release(nc)
+      const api = shared && shared.api !== shared.connection ? shared.api.then(perStream.release, () => {}) : undefined
+      await Promise.all([perStream.release(nc), api])
     },
   }
 }

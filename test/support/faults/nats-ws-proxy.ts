@@ -8,6 +8,9 @@
  * `dropConsumerCreateReplies` lets consumer creates reach the server and drops the server's
  * replies to them: the consumer exists, and the client's request times out, as it does when
  * the answer comes too late.
+ * `holdPullDeliveries` holds everything the server sends on the connections that carry pulls
+ * until healed (then delivers it in order): a replay queued ahead of whatever else the
+ * server sends on them, without end.
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { AddressInfo } from 'node:net'
@@ -21,6 +24,7 @@ export interface NatsWsProxy {
   readonly droppedCreateReplies: number
   swallowPulls(): void
   dropConsumerCreateReplies(): void
+  holdPullDeliveries(): void
   heal(): void
   close(): Promise<void>
 }
@@ -78,20 +82,36 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     droppedCreateReplies++
     return true
   }
+  const isPull = (line: string) => /^H?PUB /i.test(line) && line.split(/\s+/)[1]?.startsWith(PULL_SUBJECT) === true
   /** Notes consumer creates; drops pulls while swallowing. */
   const fromClient = (line: string) => {
     if (/^H?PUB /i.test(line)) noteCreate(line)
-    if (!swallowing || !/^H?PUB /i.test(line) || line.split(/\s+/)[1]?.startsWith(PULL_SUBJECT) !== true) return false
+    if (!swallowing || !isPull(line)) return false
     swallowed++
     return true
   }
+  let holding = false
+  /** Per connection: sends what it held to the client. */
+  const releases = new Set<() => void>()
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
   const sockets = new Set<WebSocket>()
   server.on('connection', (client) => {
     const upstream = new WebSocket(targetUrl, { perMessageDeflate: false })
     sockets.add(client).add(upstream)
-    const filter = operationFilter(fromClient)
+    let carriesPulls = false
+    const filter = operationFilter((line) => {
+      carriesPulls ||= isPull(line)
+      return fromClient(line)
+    })
     const replyFilter = operationFilter(isCreateReply)
+    const held: Buffer[] = []
+    const toClient = (data: Buffer) => {
+      if (data.length > 0 && client.readyState === WebSocket.OPEN) client.send(data)
+    }
+    const release = () => {
+      for (const data of held.splice(0)) toClient(data)
+    }
+    releases.add(release)
     const early: Buffer[] = []
     const toServer = (data: Buffer) => {
       if (data.length === 0) return
@@ -104,9 +124,11 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     client.on('message', (data) => toServer(filter(toBuffer(data))))
     upstream.on('message', (data) => {
       const kept = replyFilter(toBuffer(data))
-      if (kept.length > 0 && client.readyState === WebSocket.OPEN) client.send(kept)
+      if (holding && carriesPulls) held.push(kept)
+      else toClient(kept)
     })
     const drop = () => {
+      releases.delete(release)
       sockets.delete(client)
       sockets.delete(upstream)
       client.terminate()
@@ -129,9 +151,14 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     dropConsumerCreateReplies() {
       droppingCreateReplies = true
     },
+    holdPullDeliveries() {
+      holding = true
+    },
     heal() {
       swallowing = false
       droppingCreateReplies = false
+      holding = false
+      for (const release of releases) release()
     },
     async close() {
       for (const socket of sockets) socket.terminate()
