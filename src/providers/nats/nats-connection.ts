@@ -40,6 +40,21 @@ export interface NatsConnector {
  * which ends the stream the same way (see connectionFailure in jetstream-provider.ts).
  */
 export function connectionPerStream(settings: NatsSettings, pingIntervalMs = 15_000): NatsConnector {
+  const connectFirst = firstAnswering(settings, pingIntervalMs)
+  return {
+    acquire: async () => (await connectFirst(shuffled(settings.servers))).nc,
+    release: close,
+  }
+}
+
+/** A connection, and the server of the list it went to. */
+interface Connected {
+  nc: NatsConnection
+  server: string
+}
+
+/** Connects to the first of the servers given that answers, one after the other, each with its own deadline. */
+function firstAnswering(settings: NatsSettings, pingIntervalMs: number): (servers: string[]) => Promise<Connected> {
   const connect = (server: string) =>
     wsconnect({
       servers: server,
@@ -52,24 +67,23 @@ export function connectionPerStream(settings: NatsSettings, pingIntervalMs = 15_
       ...(settings.token ? { token: settings.token } : {}),
       ...(settings.user ? { user: settings.user, pass: settings.pass } : {}),
     })
-  return {
-    // One server after the other, each with its own deadline: given the whole list, the library
-    // failed streams on workerd whose first server was a dead one (test/integration/jetstream-cluster.test.ts).
-    async acquire() {
-      let lastError: unknown
-      for (const server of shuffled(settings.servers)) {
-        try {
-          return await connect(server)
-        } catch (error) {
-          lastError = error
-        }
+  // Given the whole list, the library failed streams on workerd whose first server was a dead
+  // one (test/integration/jetstream-cluster.test.ts).
+  return async (servers) => {
+    let lastError: unknown
+    for (const server of servers) {
+      try {
+        return { nc: await connect(server), server }
+      } catch (error) {
+        lastError = error
       }
-      throw lastError
-    },
-    release: async (nc) => {
-      await nc.close().catch(() => {})
-    },
+    }
+    throw lastError
   }
+}
+
+const close = async (nc: NatsConnection): Promise<void> => {
+  await nc.close().catch(() => {})
 }
 
 /** How a shared connection is laid out. */
@@ -95,10 +109,12 @@ export interface SharedConnectionOptions {
  * The connection closes when its last stream ends, so an idle server holds nothing on
  * the broker. A connection that closes or goes stale is dropped at once: its streams
  * end (their clients resume) and the next stream connects anew. With an API connection
- * of its own (`options.apiConnection`), the two live and die as one.
+ * of its own (`options.apiConnection`), the two go to the same server and live and die as
+ * one: a node of a cluster that dies ends the streams of this process once, and only if
+ * they were connected to it.
  */
 export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000, options: SharedConnectionOptions = {}): NatsConnector {
-  const perStream = connectionPerStream(settings, pingIntervalMs)
+  const connectFirst = firstAnswering(settings, pingIntervalMs)
   interface Shared {
     connection: Promise<NatsConnection>
     api: Promise<NatsConnection>
@@ -108,8 +124,13 @@ export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000
   const byConnection = new Map<NatsConnection, Shared>()
 
   const connect = (): Shared => {
-    const connection = perStream.acquire()
-    const shared: Shared = { connection, api: options.apiConnection === 'own' ? perStream.acquire() : connection, users: 0 }
+    const connected = connectFirst(shuffled(settings.servers))
+    const connection = connected.then(({ nc }) => nc)
+    const api =
+      options.apiConnection === 'own'
+        ? connected.then(async ({ server }) => (await connectFirst([server, ...settings.servers.filter((s) => s !== server)])).nc)
+        : connection
+    const shared: Shared = { connection, api, users: 0 }
     const drop = () => {
       if (current === shared) current = undefined
     }
@@ -137,8 +158,8 @@ export function sharedConnection(settings: NatsSettings, pingIntervalMs = 15_000
       if (shared && --shared.users > 0) return
       byConnection.delete(nc)
       if (current === shared) current = undefined
-      const api = shared && shared.api !== shared.connection ? shared.api.then(perStream.release, () => {}) : undefined
-      await Promise.all([perStream.release(nc), api])
+      const api = shared && shared.api !== shared.connection ? shared.api.then(close, () => {}) : undefined
+      await Promise.all([close(nc), api])
     },
   }
 }
