@@ -36,11 +36,27 @@ function restartTimes(deliveries: { title: string; faults: { kind: string; tookM
   return times.length === 0 ? '' : `Broker restarts took ${times.join(', ')}. `
 }
 
-/** Table rows, or a line saying that the scenario has no figures from this checkout. */
-const rows = (lines: string[]) => (lines.length === 0 ? '\n*No figures of this scenario from the checkout that wrote this file.*' : lines.join('\n'))
+/**
+ * A table: its header, the rows of this checkout's figures, then those of the report it replaces
+ * whose first cell names none of them (figures another checkout recorded, of scenarios not run
+ * here: each one's run is listed at the top, with its commit), or a line saying that it has none.
+ */
+function table(previous: string, header: string[], rowsHere: (string | number)[][]): string {
+  const headerLine = row(header)
+  const here = new Set(rowsHere.map(([first]) => String(first)))
+  const lines = previous.split('\n')
+  const at = lines.indexOf(headerLine)
+  const kept: string[] = []
+  for (const line of at < 0 ? [] : lines.slice(at + 2)) {
+    if (!line.startsWith('| ')) break
+    if (!here.has(line.slice(2).split(' | ', 1)[0] ?? '')) kept.push(line)
+  }
+  const body = [...rowsHere.map(row), ...kept]
+  return [headerLine, row(Array(header.length).fill('---')), body.length === 0 ? '\n*No figures of this scenario yet.*' : body.join('\n')].join('\n')
+}
 
-/** docs/reliability.md from the figures the long scenarios recorded. */
-export function reliabilityReport(): string {
+/** docs/reliability.md from the figures the long scenarios recorded, keeping the rows of `previous` (the file it replaces) for scenarios not run here. */
+export function reliabilityReport(previous = ''): string {
   const results = readResults(true) as unknown as Recorded<{ provider?: string }>[]
   const of = <T extends { provider: string }>(prefix: string) =>
     (results.filter((r) => String(r.scenario).startsWith(prefix)) as unknown as Recorded<T>[]).sort(byProvider)
@@ -54,8 +70,8 @@ export function reliabilityReport(): string {
 Figures of \`npm run reliability\` (the long version of every scenario in \`test/reliability/\`;
 \`npm test\` runs the same scenarios short). Written by the run itself: do not edit by hand.
 \`npm run reliability -- jetstream-cluster\` runs the files whose names contain the words given and
-replaces only their figures; each scenario's run (commit, time, load, outcome) is listed below, and a
-scenario appears once it has run on the checkout that wrote this file.
+replaces only their figures, keeping the others' rows; each scenario's run (commit, time, load,
+outcome) is listed below.
 
 - Seed ${SEED} (\`RELIABILITY_SEED=${SEED} npm run reliability\` replays the same events, fault schedule
   and client behaviour; timings differ from run to run).
@@ -63,19 +79,17 @@ scenario appears once it has run on the checkout that wrote this file.
   The machine is shared with other work: the load average at the end of each scenario is in the table
   below. Loss, duplication and order do not depend on it; durations and memory do, somewhat.
 
-${row(['scenario', 'run', 'commit', 'assertions', 'load average (1 / 5 min)'])}
-${row(Array(5).fill('---'))}
-${results
-  .map((r) =>
-    row([
-      `${r.scenario.split('-')[0]}: ${r.title}`,
-      r.recordedAt.slice(0, 16).replace('T', ' ') + ' UTC',
-      r.run ? commitCell(r.run.commit) : 'unknown',
-      r.run === undefined ? 'unknown' : r.run.passed ? 'passed' : '**failed**',
-      r.load ? r.load.map((l) => l.toFixed(1)).join(' / ') : '—',
-    ]),
-  )
-  .join('\n')}
+${table(
+  previous,
+  ['scenario', 'run', 'commit', 'assertions', 'load average (1 / 5 min)'],
+  results.map((r) => [
+    `${r.scenario.split('-')[0]}: ${r.title}`,
+    r.recordedAt.slice(0, 16).replace('T', ' ') + ' UTC',
+    r.run ? commitCell(r.run.commit) : 'unknown',
+    r.run === undefined ? 'unknown' : r.run.passed ? 'passed' : '**failed**',
+    r.load ? r.load.map((l) => l.toFixed(1)).join(' / ') : '—',
+  ]),
+)}
 
 ## How it is measured
 
@@ -141,28 +155,26 @@ over the streams, so a leak of its state would stand out by tens of MiB).
 
 ## Delivery under faults
 
-${row(['provider', 'events (backlog)', 'clients (slow)', 'faults', 'faults that struck clients replaying / live', 'client cuts', 'reconnects', 'UPSTREAM_UNAVAILABLE frames', 'lost', 'duplicated', 'reordered', 'gaps', 'peak RSS', 'duration'])}
-${row(Array(14).fill('---'))}
-${rows(deliveries
-  .map((d) =>
-    row([
-      d.title,
-      d.options.backlog ? `${d.logEntries} (${d.options.backlog})` : d.logEntries,
-      `${d.clients.length} (${d.clients.filter((c) => c.slow).length})`,
-      faultCounts(d.faults.map((f) => f.kind)),
-      d.faults.length === 0 ? '—' : `${d.faults.filter((f) => f.replayingClients > 0).length} / ${d.faults.filter((f) => f.liveClients > 0).length}`,
-      sum(d.clients.map((c) => c.cuts)),
-      sum(d.clients.map((c) => c.connects - 1)),
-      sum(d.clients.map((c) => c.errorFrames)),
-      sum(d.clients.map((c) => c.lost)),
-      sum(d.clients.map((c) => c.duplicated)),
-      sum(d.clients.map((c) => c.reordered)),
-      sum(d.clients.map((c) => c.gaps)),
-      d.peakRssBytes === undefined ? 'in-process' : mb(d.peakRssBytes),
-      seconds(d.durationMs),
-    ]),
-  )
-  )}
+${table(
+  previous,
+  ['provider', 'events (backlog)', 'clients (slow)', 'faults', 'faults that struck clients replaying / live', 'client cuts', 'reconnects', 'UPSTREAM_UNAVAILABLE frames', 'lost', 'duplicated', 'reordered', 'gaps', 'peak RSS', 'duration'],
+  deliveries.map((d) => [
+    d.title,
+    d.options.backlog ? `${d.logEntries} (${d.options.backlog})` : d.logEntries,
+    `${d.clients.length} (${d.clients.filter((c) => c.slow).length})`,
+    faultCounts(d.faults.map((f) => f.kind)),
+    d.faults.length === 0 ? '—' : `${d.faults.filter((f) => f.replayingClients > 0).length} / ${d.faults.filter((f) => f.liveClients > 0).length}`,
+    sum(d.clients.map((c) => c.cuts)),
+    sum(d.clients.map((c) => c.connects - 1)),
+    sum(d.clients.map((c) => c.errorFrames)),
+    sum(d.clients.map((c) => c.lost)),
+    sum(d.clients.map((c) => c.duplicated)),
+    sum(d.clients.map((c) => c.reordered)),
+    sum(d.clients.map((c) => c.gaps)),
+    d.peakRssBytes === undefined ? 'in-process' : mb(d.peakRssBytes),
+    seconds(d.durationMs),
+  ]),
+)}
 
 Lost, duplicated and reordered are summed over the clients (every client must read every event).
 *Events (backlog)*: the events of the run, and of those how many were in the log before the clients
@@ -199,11 +211,11 @@ replication protocol and the stream's code; the tests run with unclean election 
 
 ## Backpressure
 
-${row(['provider', 'events', 'published', 'cap', 'peak growth', 'peak RSS', 'lost', 'duplicated', 'reordered'])}
-${row(Array(9).fill('---'))}
-${rows(pressures
-  .map((p) => row([p.title, p.events, mb(p.publishedBytes), mb(p.capBytes), mb(p.peakGrowthBytes), mb(p.peakRssBytes), p.lost, p.duplicated, p.reordered]))
-  )}
+${table(
+  previous,
+  ['provider', 'events', 'published', 'cap', 'peak growth', 'peak RSS', 'lost', 'duplicated', 'reordered'],
+  pressures.map((p) => [p.title, p.events, mb(p.publishedBytes), mb(p.capBytes), mb(p.peakGrowthBytes), mb(p.peakRssBytes), p.lost, p.duplicated, p.reordered]),
+)}
 
 *Peak growth* is the most the retained memory rose, while the client read nothing, above the lowest it
 was (before or during). What a stream holds for a client that does not read is about one batch of its
@@ -214,26 +226,24 @@ when half of one is taken.
 
 ## Load
 
-${row(['provider', 'streams', 'held', 'all open after', 'fewest pings', 'streams ended early', 'lost / dup / reordered', 'held on the broker side while open', 'after', 'released within', 'retained memory: baseline → peak → after', 'peak RSS'])}
-${row(Array(12).fill('---'))}
-${rows(loads
-  .map((l) =>
-    row([
-      l.title,
-      l.streams,
-      seconds(l.holdMs),
-      seconds(l.openMs),
-      l.minPings,
-      l.reconnectedStreams,
-      `${l.lost} / ${l.duplicated} / ${l.reordered}`,
-      counts(l.heldWhileOpen),
-      counts(l.heldAfter),
-      seconds(l.releaseMs),
-      `${mb(l.baselineRetainedBytes)} → ${mb(l.peakRetainedBytes)} → ${mb(l.afterRetainedBytes)}`,
-      mb(l.peakRssBytes),
-    ]),
-  )
-  )}
+${table(
+  previous,
+  ['provider', 'streams', 'held', 'all open after', 'fewest pings', 'streams ended early', 'lost / dup / reordered', 'held on the broker side while open', 'after', 'released within', 'retained memory: baseline → peak → after', 'peak RSS'],
+  loads.map((l) => [
+    l.title,
+    l.streams,
+    seconds(l.holdMs),
+    seconds(l.openMs),
+    l.minPings,
+    l.reconnectedStreams,
+    `${l.lost} / ${l.duplicated} / ${l.reordered}`,
+    counts(l.heldWhileOpen),
+    counts(l.heldAfter),
+    seconds(l.releaseMs),
+    `${mb(l.baselineRetainedBytes)} → ${mb(l.peakRetainedBytes)} → ${mb(l.afterRetainedBytes)}`,
+    mb(l.peakRssBytes),
+  ]),
+)}
 
 Clients arrive in waves of 100, each wave once the one before has its first event, and honour the
 function's \`retry:\` (2 s plus jitter) as browsers do. On the Node entry all JetStream streams share one
@@ -247,27 +257,25 @@ streams end with \`UPSTREAM_UNAVAILABLE\` (a trial with 1,000 opened only 715 in
 
 ## Overload
 
-${row(['provider', 'MAX_STREAMS', 'clients at once', 'events each', 'first answers: streams / 503', '503 in all', 'most open at once: function (clients)', 'streams ended by a broker error', 'served in the end', 'lost / dup / reordered', 'retained memory: baseline → peak → after', 'peak RSS', 'duration'])}
-${row(Array(13).fill('---'))}
-${rows(bursts
-  .map((b) =>
-    row([
-      b.title,
-      b.maxStreams,
-      b.clients,
-      b.events,
-      `${b.acceptedFirst} / ${b.refusedFirst}`,
-      b.overloaded,
-      `${b.mostOpenInFunction ?? '—'} (${b.mostOpenAtOnce})`,
-      b.functionLog['stream.upstream_error'] ?? 0,
-      `${b.finished} of ${b.clients}`,
-      `${b.lost} / ${b.duplicated} / ${b.reordered}`,
-      `${mb(b.baselineRetainedBytes)} → ${mb(b.peakRetainedBytes)} → ${mb(b.afterRetainedBytes)}`,
-      mb(b.peakRssBytes),
-      seconds(b.durationMs),
-    ]),
-  )
-  )}
+${table(
+  previous,
+  ['provider', 'MAX_STREAMS', 'clients at once', 'events each', 'first answers: streams / 503', '503 in all', 'most open at once: function (clients)', 'streams ended by a broker error', 'served in the end', 'lost / dup / reordered', 'retained memory: baseline → peak → after', 'peak RSS', 'duration'],
+  bursts.map((b) => [
+    b.title,
+    b.maxStreams,
+    b.clients,
+    b.events,
+    `${b.acceptedFirst} / ${b.refusedFirst}`,
+    b.overloaded,
+    `${b.mostOpenInFunction ?? '—'} (${b.mostOpenAtOnce})`,
+    b.functionLog['stream.upstream_error'] ?? 0,
+    `${b.finished} of ${b.clients}`,
+    `${b.lost} / ${b.duplicated} / ${b.reordered}`,
+    `${mb(b.baselineRetainedBytes)} → ${mb(b.peakRetainedBytes)} → ${mb(b.afterRetainedBytes)}`,
+    mb(b.peakRssBytes),
+    seconds(b.durationMs),
+  ]),
+)}
 
 Five times \`MAX_STREAMS\` clients subscribe at the same moment, each to replay the whole log from the
 earliest event. The function takes \`MAX_STREAMS\` of them and answers the others 503 \`OVERLOADED\` with

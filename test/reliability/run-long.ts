@@ -5,11 +5,11 @@
  *
  * `npm run reliability -- jetstream-cluster overload` runs only the files of
  * test/reliability/ whose names contain those words: their figures replace their
- * earlier ones, and the report keeps the other scenarios' figures from their own runs
- * (each row says its commit, date, load and outcome).
+ * earlier ones, and the report keeps the other scenarios' rows, from whichever checkout
+ * ran them (each run's commit, date, load and outcome is listed at the top).
  */
 import { spawnSync } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { resultsDir, stampResults } from '../support/faults/results'
 import { reliabilityReport, revision } from './reliability-report'
@@ -24,6 +24,6 @@ const tests = spawnSync('npx', ['vitest', 'run', ...(filters.length === 0 ? ['te
 })
 stampResults(started, { passed: tests.status === 0, commit })
 const report = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url))
-writeFileSync(report, reliabilityReport())
+writeFileSync(report, reliabilityReport(existsSync(report) ? readFileSync(report, 'utf8') : ''))
 console.log(`wrote ${report}`)
 process.exit(tests.status ?? 1)
