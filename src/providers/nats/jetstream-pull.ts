@@ -62,16 +62,31 @@ export interface AddedConsumer {
  * that times out here may still happen on the server (a slow answer, a lost reply), and the
  * consumer would then wait out its inactive threshold with no reader. Only an answer from the
  * server says that it was not created; after anything else the name is deleted before the
- * failure goes on (a delete that finds nothing is harmless).
+ * failure goes on.
  */
 export async function addConsumer(jsm: JetStreamManager, stream: string, start: ConsumerStart): Promise<AddedConsumer> {
   const name = `edge_stream_${nuid.next()}`
   try {
     return { name, pending: await createConsumer(jsm, stream, name, start) }
   } catch (error) {
-    if (!(error instanceof JetStreamApiError)) await jsm.consumers.delete(stream, name).catch(() => {})
+    if (!(error instanceof JetStreamApiError)) await deleteUnanswered(jsm, stream, name)
     throw error
   }
+}
+
+/**
+ * Deletes the consumer of a create that got no answer. A delete that finds nothing may have come
+ * before the create (still queued on a busy server, or waiting on a cluster's meta leader): the
+ * name is then looked up once more, and deleted again if the create has landed since. A create
+ * that lands later still leaves its consumer for the inactive threshold.
+ */
+async function deleteUnanswered(jsm: JetStreamManager, stream: string, name: string): Promise<void> {
+  if (await jsm.consumers.delete(stream, name).catch(() => false)) return
+  const landedSince = await jsm.consumers.info(stream, name).then(
+    () => true,
+    () => false,
+  )
+  if (landedSince) await jsm.consumers.delete(stream, name).catch(() => {})
 }
 
 /** Resolves with the messages the consumer has to deliver before it reaches the head of the stream. */
