@@ -8,6 +8,10 @@
  * `dropConsumerCreateReplies` lets consumer creates reach the server and drops the server's
  * replies to them: the consumer exists, and the client's request times out, as it does when
  * the answer comes too late.
+ * `landCreatesAfterDeletes` holds each consumer create until the client deletes that consumer, and
+ * sends it once the server has answered the delete, holding what the client sends next until the
+ * create is answered: a create that lands after the delete meant to undo it (a busy server, a
+ * cluster's meta leader slow to commit), the client's request long timed out.
  * `holdPullDeliveries` holds everything the server sends on the connections that carry pulls
  * until healed (then delivers it in order): a replay queued ahead of whatever else the
  * server sends on them, without end.
@@ -25,6 +29,9 @@ export interface NatsWsProxy {
   swallowPulls(): void
   dropConsumerCreateReplies(): void
   holdPullDeliveries(): void
+  landCreatesAfterDeletes(): void
+  /** Consumer creates sent after their delete so far. */
+  readonly createsLandedLate: number
   heal(): void
   close(): Promise<void>
 }
@@ -40,7 +47,7 @@ const toBuffer = (data: RawData): Buffer =>
  * Splits operations out of a byte stream (an operation may span frames): a line, and for
  * PUB/HPUB (client) or MSG/HMSG (server) the payload that follows it, whose size is the line's last field.
  */
-function operationFilter(drop: (line: string) => boolean) {
+function operationFilter(drop: (line: string, operation: Buffer) => boolean) {
   let rest: Buffer = Buffer.alloc(0)
   return (data: Buffer): Buffer => {
     rest = rest.length === 0 ? data : Buffer.concat([rest, data])
@@ -54,12 +61,23 @@ function operationFilter(drop: (line: string) => boolean) {
       let end = eol + 2
       if (op === 'PUB' || op === 'HPUB' || op === 'MSG' || op === 'HMSG') end += Number(line.trim().split(/\s+/).at(-1)) + 2
       if (end > rest.length) break
-      if (!drop(line)) kept.push(rest.subarray(at, end))
+      const operation = rest.subarray(at, end)
+      if (!drop(line, operation)) kept.push(operation)
       at = end
     }
     rest = rest.subarray(at)
     return Buffer.concat(kept)
   }
+}
+
+/** A client's request on a consumer: PUB $JS.API.CONSUMER.<action>.<stream>.<consumer>[.<filter>] <reply> <size> (HPUB: two sizes). */
+function consumerRequest(line: string): { action: string; consumer: string; reply: string } | undefined {
+  const fields = line.trim().split(/\s+/)
+  const verb = fields[0]?.toUpperCase()
+  if (!(verb === 'PUB' ? fields.length === 4 : verb === 'HPUB' && fields.length === 5)) return undefined
+  const [js, api, consumers, action, , consumer] = fields[1]!.split('.')
+  if (js !== '$JS' || api !== 'API' || consumers !== 'CONSUMER' || action === undefined || consumer === undefined) return undefined
+  return { action, consumer, reply: fields[2]! }
 }
 
 export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> {
@@ -91,6 +109,8 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     return true
   }
   let holding = false
+  let landingCreatesLate = false
+  let createsLandedLate = 0
   /** Per connection: sends what it held to the client. */
   const releases = new Set<() => void>()
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
@@ -99,11 +119,44 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     const upstream = new WebSocket(targetUrl, { perMessageDeflate: false })
     sockets.add(client).add(upstream)
     let carriesPulls = false
-    const filter = operationFilter((line) => {
+    /** Creates held, by consumer; then, by the reply subject of the consumer's delete, sent once it is answered. */
+    const heldCreates = new Map<string, { operation: Buffer; reply: string }>()
+    const createsAfterDelete = new Map<string, { operation: Buffer; reply: string }>()
+    /** While a create sent late is unanswered, what the client sends waits here. */
+    let lateCreateReply: string | undefined
+    const waiting: Buffer[] = []
+    const filter = operationFilter((line, operation) => {
       carriesPulls ||= isPull(line)
+      if (lateCreateReply !== undefined) {
+        waiting.push(operation)
+        return true
+      }
+      const request = consumerRequest(line)
+      if (landingCreatesLate && request?.action === 'CREATE') {
+        heldCreates.set(request.consumer, { operation, reply: request.reply })
+        return true
+      }
+      const create = request?.action === 'DELETE' ? heldCreates.get(request.consumer) : undefined
+      if (request && create) {
+        heldCreates.delete(request.consumer)
+        createsAfterDelete.set(request.reply, create)
+      }
       return fromClient(line)
     })
-    const replyFilter = operationFilter(isCreateReply)
+    const replyFilter = operationFilter((line) => {
+      const subject = line.split(/\s+/, 2)[1] ?? ''
+      const create = createsAfterDelete.get(subject)
+      if (create && createsAfterDelete.delete(subject)) {
+        // Sent before the delete's answer goes on to the client, which may then look the consumer up.
+        toServer(create.operation)
+        lateCreateReply = create.reply
+        createsLandedLate++
+      } else if (subject === lateCreateReply) {
+        lateCreateReply = undefined
+        toServer(Buffer.concat(waiting.splice(0)))
+      }
+      return isCreateReply(line)
+    })
     const held: Buffer[] = []
     const toClient = (data: Buffer) => {
       if (data.length > 0 && client.readyState === WebSocket.OPEN) client.send(data)
@@ -145,6 +198,9 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     get droppedCreateReplies() {
       return droppedCreateReplies
     },
+    get createsLandedLate() {
+      return createsLandedLate
+    },
     swallowPulls() {
       swallowing = true
     },
@@ -154,10 +210,14 @@ export async function startNatsWsProxy(targetUrl: string): Promise<NatsWsProxy> 
     holdPullDeliveries() {
       holding = true
     },
+    landCreatesAfterDeletes() {
+      landingCreatesLate = true
+    },
     heal() {
       swallowing = false
       droppingCreateReplies = false
       holding = false
+      landingCreatesLate = false
       for (const release of releases) release()
     },
     async close() {
