@@ -44,7 +44,7 @@ describe('overload: a burst of 5 × MAX_STREAMS', () => {
       maxRetryMs: 5000,
       settleMs: scaled(150_000, 1_000_000),
     })
-    recordResult(`overload-${feed.provider}`, { title: 'NATS JetStream', ...result })
+    recordResult(`overload-${feed.provider}`, expect.getState(), { title: 'NATS JetStream', ...result })
     // The first round is the burst: exactly MAX_STREAMS streams, the others refused.
     expect(result).toMatchObject({ acceptedFirst: MAX_STREAMS, refusedFirst: 4 * MAX_STREAMS })
     // By the function's own log: a client reading behind sees its stream end after the function freed the slot.

@@ -85,7 +85,7 @@ export function describeReliability(
         ...suite.delivery,
       }
       const result = await runDelivery({ ...options, feed, baseUrl: feed.baseUrl ?? fn!.baseUrl })
-      recordResult(`delivery-${feed.provider}`, {
+      recordResult(`delivery-${feed.provider}`, expect.getState(), {
         title: name,
         ...result,
         options,
@@ -115,7 +115,7 @@ export function describeReliability(
         capBytes: BACKPRESSURE_CAP_BYTES,
         settleMs: scaled(60_000, 300_000),
       })
-      recordResult(`backpressure-${feed.provider}`, { title: name, ...result })
+      recordResult(`backpressure-${feed.provider}`, expect.getState(), { title: name, ...result })
       expect(result.publishedBytes).toBeGreaterThan(result.capBytes)
       expect(result.peakGrowthBytes).toBeLessThan(result.capBytes)
       expect(result).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, unfinished: false })
@@ -135,7 +135,7 @@ export function describeReliability(
         heartbeatMs,
         eventsDuringHold: scaled(3, 12),
       }).finally(() => loaded.stop())
-      recordResult(`load-${feed.provider}`, { title: name, ...result })
+      recordResult(`load-${feed.provider}`, expect.getState(), { title: name, ...result })
       expect(result.minPings).toBeGreaterThanOrEqual(Math.floor(result.holdMs / heartbeatMs) - 1)
       expect(result).toMatchObject({ opened: result.streams, reconnectedStreams: 0, lost: 0, duplicated: 0, reordered: 0 })
       expect(Object.values(result.heldAfter).every((count) => count === 0), JSON.stringify(result.heldAfter)).toBe(true)
