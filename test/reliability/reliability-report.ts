@@ -360,15 +360,17 @@ read batches of streams that replay); the other entries have no limit unless it 
 - A consumer create that got no answer and lands after both the delete and the look-up that follows
   it (held longer still, by a busy server or a cluster's meta leader) leaves its consumer for its
   inactive threshold (5 minutes), as every such consumer did before. Not forced in a test.
-- With the API requests on a connection of their own, the JetStream cluster's streams end more often
-  under its faults: 613 and 541 \`UPSTREAM_UNAVAILABLE\` frames in two long runs (2026-12-02, load
-  3; the second is the row above), against 255 in a run with one connection between them (same seed
-  and machine; 395 in the one-connection run this file showed before, load 16), most of them a
-  meta leader's absence answered at once ("JetStream system temporarily unavailable") while a
-  leader kill's election lasted. Every client still got every event exactly once in all of them,
-  but clients were more often over 2 s behind when a fault struck, and the first of the two runs
-  failed its check that a leader kill struck a client reading live. Not understood yet: both
-  connections go to the same node, and each stream makes the same requests.
+- With the API requests on a connection of their own, the JetStream cluster's streams ended about
+  twice as often under its faults: 613 and 541 \`UPSTREAM_UNAVAILABLE\` frames in two long runs
+  (2026-12-02, load 3; the second is the row above), against 255 in a run with one connection
+  between them (same seed and machine; 395 in the one-connection run this file showed before, load
+  16), most of them a meta leader's absence answered at once ("JetStream system temporarily
+  unavailable") while a leader kill's election lasted. Every client got every event exactly once in
+  all of them, but clients were more often over 2 s behind when a fault struck, and the first of the
+  two runs failed its check that a leader kill struck a client reading live. Whether this is the
+  layout or the spread between runs (which node the function lands on, how long each election
+  takes) is not settled: both connections go to the same node, every server answers those requests
+  alike, and each stream makes the same requests either way; three runs are too few to tell.
 - What the Node entry's streams have in flight on their shared connection is bounded per stream (a
   pull of at most 1,000 messages and 1 MiB), not per connection: many streams replaying large events
   at once can ask for more than nats-server buffers for one client (\`max_pending\`, 64 MB by
