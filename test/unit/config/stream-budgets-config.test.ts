@@ -1,4 +1,7 @@
-/** MAX_SUBREQUESTS, the Workers stream budget: its default and bounds, and the variable it replaced. */
+/**
+ * The Workers stream's budgets, their defaults and bounds: MAX_SUBREQUESTS (and the variable it
+ * replaced) and MAX_STREAM_EVENTS, the event budget for its CPU time.
+ */
 import { describe, expect, it } from 'vitest'
 import { ConfigError, type Env } from '../../../src/config/env'
 import { createServerFromEnv } from '../../../src/setup'
@@ -19,5 +22,17 @@ describe('MAX_SUBREQUESTS', () => {
 
   it('refuses SUBGRAPH_REQUESTS_PER_STREAM in one line naming MAX_SUBREQUESTS', () => {
     expect(() => start({ SUBGRAPH_REQUESTS_PER_STREAM: '40' })).toThrow(/^SUBGRAPH_REQUESTS_PER_STREAM: was replaced by MAX_SUBREQUESTS[^\n]*$/)
+  })
+})
+
+describe('MAX_STREAM_EVENTS', () => {
+  it('defaults to 1,000,000 events and takes a smaller budget for the Free plan', () => {
+    expect(start({}).config.maxStreamEvents).toBe(1_000_000)
+    expect(start({ MAX_STREAM_EVENTS: '500' }).config.maxStreamEvents).toBe(500)
+  })
+
+  it('refuses a value that is not a whole number from 1', () => {
+    expect(() => start({ MAX_STREAM_EVENTS: '0' })).toThrow(ConfigError)
+    expect(() => start({ MAX_STREAM_EVENTS: 'many' })).toThrow(/^MAX_STREAM_EVENTS: /)
   })
 })
