@@ -2,9 +2,10 @@
  * Durable Object fan-out on the Workers entry (workerd through Miniflare): N live streams of one
  * JetStream subject, with the RouteReader object bound and without it, counting what the broker
  * holds for them (consumers, NATS connections); then, with the object, live latency (publish →
- * event received by every stream). Then N live streams of one Kafka topic (Upstash REST protocol)
+ * event received by every stream) and the CPU time workerd and the clients spend per delivery. Then N live streams of one Kafka topic (Upstash REST protocol)
  * and of one Redis stream key, counting the route's reads waiting at the head on the HTTP server.
  */
+import { readdirSync, readFileSync } from 'node:fs'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { wsconnect } from '@nats-io/nats-core'
 import { connectKafkaAdmin } from '../test/support/kafka/kafka-admin'
@@ -18,6 +19,7 @@ import { startUpstashRestServer } from '../test/support/upstash-rest-server'
 import { startWorkerWithRouteObjects } from '../test/support/workers-route-objects'
 import { eventType, payload, replayQuery } from './brokers/broker'
 import { jetStreamSchema } from './brokers/jetstream'
+import { processCpuMicros } from './support/cosmo-router'
 import { readSse, type SseReader } from './support/sse-reader'
 import { median, percentile, round } from './support/stats'
 
@@ -29,6 +31,16 @@ export interface EdgeFanoutOptions {
   intervalMs: number
 }
 
+export interface LiveFigure {
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  lost: number
+  /** CPU time (user + system) per event delivered to one stream, in microseconds: workerd's (the Worker and the object), and the clients'. */
+  serverCpuMicros: number
+  clientCpuMicros: number
+}
+
 export interface BrokerLoad {
   consumers: number
   connections: number
@@ -37,7 +49,8 @@ export interface BrokerLoad {
 export interface EdgeFanoutFigures {
   /** By stream count: the route's JetStream consumers and NATS connections, with the object and without. */
   load: Record<string, { withObject: BrokerLoad; withoutObject: BrokerLoad }>
-  live: { streams: number; p50Ms: number; p99Ms: number; maxMs: number; lost: number }
+  /** By stream count, with the object. */
+  live: Record<string, LiveFigure>
   /**
    * By broker and stream count: the route's read requests on the HTTP server per published event,
    * once every stream has an event (over 10 events 100 ms apart), with the object and without.
@@ -77,11 +90,10 @@ export async function benchEdgeFanout(options: EdgeFanoutOptions): Promise<EdgeF
     }
   }
 
-  const figures: EdgeFanoutFigures = { load: {}, live: { streams: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, lost: 0 } }
+  const figures: EdgeFanoutFigures = { load: {}, live: {} }
   try {
-    const largest = Math.max(...options.streamsAt)
     for (const count of options.streamsAt) {
-      const measureLive = count === largest ? (streams: Streams) => streams.latency(options).then((live) => void (figures.live = { streams: count, ...live })) : undefined
+      const measureLive = (streams: Streams) => streams.latency(options).then((live) => void (figures.live[count] = live))
       const withoutObject = await loadAt((subject) => startTarget('workerd', env(subject)), count)
       const withObject = await loadAt((subject) => startWorkerWithRouteObjects(env(subject)), count, measureLive)
       figures.load[count] = { withObject, withoutObject }
@@ -244,11 +256,16 @@ class Streams {
     if (this.withEvents < count) throw new Error(`not all of ${count} streams received events: ${this.withEvents} did, ${this.ended} ended`)
   }
 
-  async latency(options: EdgeFanoutOptions): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; lost: number }> {
+  async latency(options: EdgeFanoutOptions): Promise<LiveFigure> {
     const p50: number[] = []
     const p99: number[] = []
     let max = 0
     let lost = 0
+    // Only the target measured runs now: the workerd children of this process are its.
+    const workerd = workerdProcessIds()
+    const workerdCpu = () => workerd.reduce((sum, pid) => sum + processCpuMicros(pid), 0)
+    const serverCpuBefore = workerdCpu()
+    const clientCpuBefore = process.cpuUsage()
     for (let round_ = 0; round_ < options.rounds; round_++) {
       this.samples = []
       const events: number[] = []
@@ -262,7 +279,16 @@ class Streams {
       p99.push(percentile(this.samples, 99))
       max = Math.max(max, ...this.samples)
     }
-    return { p50Ms: round(median(p50), 2), p99Ms: round(median(p99), 2), maxMs: round(max, 2), lost }
+    const deliveries = Math.max(1, options.rounds * options.eventsPerRound * this.readers.length - lost)
+    const clientCpu = process.cpuUsage(clientCpuBefore)
+    return {
+      p50Ms: round(median(p50), 2),
+      p99Ms: round(median(p99), 2),
+      maxMs: round(max, 2),
+      lost,
+      serverCpuMicros: round((workerdCpu() - serverCpuBefore) / deliveries, 1),
+      clientCpuMicros: round((clientCpu.user + clientCpu.system) / deliveries, 1),
+    }
   }
 
   /** Publishes `count` events `intervalMs` apart; returns the last. */
@@ -297,4 +323,23 @@ class Streams {
     while ((this.receipts.get(n) ?? 0) < this.readers.length && performance.now() < deadline) await sleep(5)
     return (this.receipts.get(n) ?? 0) >= this.readers.length
   }
+}
+
+/** The workerd processes Miniflare started from this process. */
+function workerdProcessIds(): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue // ended since the listing
+    }
+    // "pid (comm) state ppid ...": the command name may hold spaces, so the fields after it are split from its ") ".
+    const [command, rest] = [stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), stat.slice(stat.lastIndexOf(') ') + 2)]
+    if (command === 'workerd' && rest.split(' ')[1] === String(process.pid)) pids.push(Number(entry))
+  }
+  if (pids.length === 0) throw new Error('no workerd process of this benchmark was found')
+  return pids
 }
