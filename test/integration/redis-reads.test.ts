@@ -186,6 +186,8 @@ describe('Redis Streams reads', () => {
 
   it('ends and releases its blocked request when aborted', async () => {
     const key = streamKey(uniqueName('abort'), 'a')
+    // The requests of the tests before may still be closing on the server's side.
+    await expect.poll(() => rest.inFlight, { timeout: 5000, interval: 10 }).toBe(0)
     const before = rest.commands.length
     const stream = open([key], { from: 'earliest' })
     const pending = stream.next().catch((error: Error) => error.message)
