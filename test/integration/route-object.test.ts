@@ -36,8 +36,10 @@ describe('Durable Object fan-out of a JetStream route on Workers', () => {
     nats = await startNatsServer(currentNatsServerBinary())
     admin = await connectJetStream(nats.wsUrl)
     await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
-    // A client that left is noticed by workerd when the next heartbeat cannot be written: soon, with 1 s.
-    target = await startWorkerWithRouteObjects({ SCHEMA: testSchema, NATS_DEFAULT_URL: nats.wsUrl, HEARTBEAT_SECONDS: '1' })
+    // A client that left is noticed by workerd when the next heartbeat cannot be written: soon, with 2 s.
+    // (The heartbeat also sets the NATS connection's pings and connect deadline, three of them: with 1 s,
+    // the object, busy fanning out the stalled-client case's 4.5 MB, timed out dialling NATS on a loaded machine.)
+    target = await startWorkerWithRouteObjects({ SCHEMA: testSchema, NATS_DEFAULT_URL: nats.wsUrl, HEARTBEAT_SECONDS: '2' })
   })
   afterAll(async () => {
     await target?.close()
@@ -78,7 +80,7 @@ describe('Durable Object fan-out of a JetStream route on Workers', () => {
       await Promise.all(followers.map((f) => f.stop()))
     }
     // The last stream gone, the object releases its consumer.
-    await expect.poll(() => admin.consumerCount(stream), { timeout: 10_000 }).toBe(0)
+    await expect.poll(() => admin.consumerCount(stream), { timeout: 15_000 }).toBe(0)
   })
 
   it('the object aborted mid-stream: every stream ends without complete and resumes exactly through a new instance', async () => {
