@@ -1,5 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { RequestError } from '../errors'
+import { base64url } from './base64url'
 import { HmacSha256 } from './hmac-sha256'
 
 /**
@@ -105,7 +106,7 @@ class Signer {
   }
 
   sign(body: string): string {
-    return base64url(this.mac.signTransient(body), SIGNATURE_BYTES)
+    return this.mac.signBase64url(body, SIGNATURE_BYTES)
   }
 }
 
@@ -117,20 +118,3 @@ function timingSafeEqual(a: string, b: string): boolean {
 }
 
 const encoder = new TextEncoder()
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-
-/** Unpadded base64url of the first `length` bytes, without btoa's detour through a binary string. */
-function base64url(bytes: Uint8Array, length = bytes.length): string {
-  let text = ''
-  let i = 0
-  for (; i + 3 <= length; i += 3) {
-    const word = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
-    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]! + BASE64URL[(word >> 6) & 63]! + BASE64URL[word & 63]!
-  }
-  const rest = length - i
-  if (rest > 0) {
-    const word = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0)
-    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]! + (rest === 2 ? BASE64URL[(word >> 6) & 63]! : '')
-  }
-  return text
-}

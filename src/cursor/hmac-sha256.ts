@@ -1,5 +1,6 @@
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
+import { base64url, base64urlOfWords } from './base64url'
 
 /**
  * HMAC-SHA256 with one key, fast for short ASCII messages such as cursor bodies.
@@ -11,9 +12,10 @@ import { sha256 } from '@noble/hashes/sha2.js'
  * 16.3 µs per event (`npm run bench` replay, both in one run, medians of 9 rounds). Here
  * the inner and outer pad blocks are compressed once, at construction; a message of up
  * to 55 bytes then costs exactly two SHA-256 compressions and no allocation but the
- * result. Longer or non-ASCII messages (long Kafka or Redis position vectors) take
- * noble's HMAC. Both give the same MAC (test/unit/hmac-sha256.test.ts checks it
- * against noble and RFC 4231).
+ * result, its characters packed straight into the message words and the MAC encoded
+ * straight from the digest words. Longer or non-ASCII messages (long Kafka or Redis
+ * position vectors) take noble's HMAC. Both give the same MAC (test/unit/cursor/hmac-sha256.test.ts
+ * checks it against noble and RFC 4231).
  */
 export class HmacSha256 {
   private readonly inner = new Int32Array(8)
@@ -30,43 +32,38 @@ export class HmacSha256 {
 
   /** The 32-byte MAC of `message`. */
   sign(message: string): Uint8Array {
-    return this.signTransient(message).slice()
+    if (!this.digestShort(message)) return this.signLong(message)
+    const mac = new Uint8Array(32)
+    for (let i = 0; i < 32; i++) mac[i] = (digest[i >> 2]! >>> (24 - ((i & 3) << 3))) & 0xff
+    return mac
   }
 
-  /**
-   * The 32-byte MAC of `message` in a buffer the next call overwrites, for a caller that encodes
-   * it at once: every event's cursor is signed, and a new array each time was garbage each time.
-   */
-  signTransient(message: string): Uint8Array {
+  /** The first `length` bytes of the MAC of `message` as unpadded base64url, what a signed cursor carries. */
+  signBase64url(message: string, length: number): string {
+    return this.digestShort(message) ? base64urlOfWords(digest, length) : base64url(this.signLong(message), length)
+  }
+
+  /** Leaves the MAC of a short ASCII message in `digest`; false, having done nothing useful, for any other. */
+  private digestShort(message: string): boolean {
     const length = message.length
-    if (length > MAX_SHORT_MESSAGE) return this.signLong(message)
-    block.fill(0)
+    if (length > MAX_SHORT_MESSAGE) return false
+    words.fill(0, 0, 16)
     for (let i = 0; i < length; i++) {
       const code = message.charCodeAt(i)
-      if (code > 0x7f) return this.signLong(message)
-      block[i] = code
+      if (code > 0x7f) return false
+      words[i >> 2]! |= code << (24 - ((i & 3) << 3))
     }
-    block[length] = 0x80
-    // The message's length in bits after the 64-byte inner pad; below 2^16.
-    const bits = (64 + length) * 8
-    block[62] = bits >>> 8
-    block[63] = bits & 0xff
-    loadBlock(block)
+    words[length >> 2]! |= 0x80 << (24 - ((length & 3) << 3))
+    // The message's length in bits after the 64-byte inner pad.
+    words[15] = (64 + length) * 8
     compress(this.inner, digest)
     // The outer block: the inner digest, then padding for 64 + 32 bytes.
     words.set(digest)
-    words.fill(0, 8, 16)
     words[8] = 0x80000000
+    words.fill(0, 9, 15)
     words[15] = (64 + 32) * 8
     compress(this.outer, digest)
-    for (let i = 0; i < 8; i++) {
-      const word = digest[i]!
-      mac[i * 4] = word >>> 24
-      mac[i * 4 + 1] = (word >>> 16) & 0xff
-      mac[i * 4 + 2] = (word >>> 8) & 0xff
-      mac[i * 4 + 3] = word & 0xff
-    }
-    return mac
+    return true
   }
 
   private signLong(message: string): Uint8Array {
@@ -79,8 +76,6 @@ const MAX_SHORT_MESSAGE = 64 - 1 - 8
 const encoder = new TextEncoder()
 
 // Scratch space: signing is synchronous, so one set serves every instance.
-const block = new Uint8Array(64)
-const mac = new Uint8Array(32)
 const digest = new Int32Array(8)
 /** The message schedule; its first 16 words are the block being compressed. */
 const words = new Int32Array(64)
@@ -110,7 +105,9 @@ function loadBlock(bytes: Uint8Array): void {
 
 /**
  * One SHA-256 compression (FIPS 180-4 §6.2.2) of the loaded block onto `state`, into `out`. The
- * rotations are written out: a few percent faster than through a helper, measured here.
+ * rotations are written out, and the rounds eight at a time with the working variables renamed
+ * instead of shifted: each round then moves no variable but the two it changes (d and h of
+ * FIPS's names). Measured here: 0.235 against 0.285 µs per compression with one round per turn.
  */
 function compress(state: Int32Array, out: Int32Array): void {
   for (let i = 16; i < 64; i++) {
@@ -128,19 +125,32 @@ function compress(state: Int32Array, out: Int32Array): void {
   let f = state[5]!
   let g = state[6]!
   let h = state[7]!
-  for (let i = 0; i < 64; i++) {
-    const sigma1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
-    const t1 = (h + sigma1 + ((e & f) ^ (~e & g)) + K[i]! + words[i]!) | 0
-    const sigma0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
-    const t2 = (sigma0 + ((a & b) ^ (a & c) ^ (b & c))) | 0
-    h = g
-    g = f
-    f = e
-    e = (d + t1) | 0
-    d = c
-    c = b
-    b = a
-    a = (t1 + t2) | 0
+  let t1 = 0
+  for (let i = 0; i < 64; i += 8) {
+    t1 = (h + ((((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7)))) + ((e & f) ^ (~e & g)) + K[i]! + words[i]!) | 0
+    d = (d + t1) | 0
+    h = (t1 + ((((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) + ((a & b) ^ (a & c) ^ (b & c)))) | 0
+    t1 = (g + ((((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7)))) + ((d & e) ^ (~d & f)) + K[i + 1]! + words[i + 1]!) | 0
+    c = (c + t1) | 0
+    g = (t1 + ((((h >>> 2) | (h << 30)) ^ ((h >>> 13) | (h << 19)) ^ ((h >>> 22) | (h << 10))) + ((h & a) ^ (h & b) ^ (a & b)))) | 0
+    t1 = (f + ((((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7)))) + ((c & d) ^ (~c & e)) + K[i + 2]! + words[i + 2]!) | 0
+    b = (b + t1) | 0
+    f = (t1 + ((((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10))) + ((g & h) ^ (g & a) ^ (h & a)))) | 0
+    t1 = (e + ((((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7)))) + ((b & c) ^ (~b & d)) + K[i + 3]! + words[i + 3]!) | 0
+    a = (a + t1) | 0
+    e = (t1 + ((((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10))) + ((f & g) ^ (f & h) ^ (g & h)))) | 0
+    t1 = (d + ((((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7)))) + ((a & b) ^ (~a & c)) + K[i + 4]! + words[i + 4]!) | 0
+    h = (h + t1) | 0
+    d = (t1 + ((((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10))) + ((e & f) ^ (e & g) ^ (f & g)))) | 0
+    t1 = (c + ((((h >>> 6) | (h << 26)) ^ ((h >>> 11) | (h << 21)) ^ ((h >>> 25) | (h << 7)))) + ((h & a) ^ (~h & b)) + K[i + 5]! + words[i + 5]!) | 0
+    g = (g + t1) | 0
+    c = (t1 + ((((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10))) + ((d & e) ^ (d & f) ^ (e & f)))) | 0
+    t1 = (b + ((((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7)))) + ((g & h) ^ (~g & a)) + K[i + 6]! + words[i + 6]!) | 0
+    f = (f + t1) | 0
+    b = (t1 + ((((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10))) + ((c & d) ^ (c & e) ^ (d & e)))) | 0
+    t1 = (a + ((((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7)))) + ((f & g) ^ (~f & h)) + K[i + 7]! + words[i + 7]!) | 0
+    e = (e + t1) | 0
+    a = (t1 + ((((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10))) + ((b & c) ^ (b & d) ^ (c & d)))) | 0
   }
   out[0] = (state[0]! + a) | 0
   out[1] = (state[1]! + b) | 0

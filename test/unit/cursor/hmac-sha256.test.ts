@@ -35,4 +35,14 @@ describe('HmacSha256', () => {
       expect(hex(signer.sign(message))).toBe(hex(hmac(sha256, key, utf8(message))))
     }
   })
+
+  it('gives the first bytes of the MAC as unpadded base64url, short and long messages alike', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.string({ maxLength: 80 }), fc.integer({ min: 0, max: 32 }), (key, message, length) => {
+        const expected = Buffer.from(hmac(sha256, key, utf8(message)).subarray(0, length)).toString('base64url')
+        expect(new HmacSha256(key).signBase64url(message, length)).toBe(expected)
+      }),
+      { numRuns: 1000 },
+    )
+  })
 })
