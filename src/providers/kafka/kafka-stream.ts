@@ -1,6 +1,6 @@
 import type { ProviderItem, StartPosition } from '../provider'
 import { KafkaReaderRewoundError, type FetchResult, type KafkaReader, type KafkaRecord, type TopicPartition } from './kafka-reader'
-import { decodePosition, encodeGroup } from './position'
+import { decodePosition, encodeGroup, encodeOffset } from './position'
 
 export interface KafkaStreamOptions {
   /** How long a fetch of an idle partition waits on the server for new records. */
@@ -180,7 +180,8 @@ export class KafkaStream {
   }
 
   private position(): string {
-    return this.groups.join('~')
+    // Every event carries the whole vector: one topic's needs no join.
+    return this.groups.length === 1 ? this.groups[0]! : this.groups.join('~')
   }
 
   /**
@@ -192,7 +193,9 @@ export class KafkaStream {
       throw new Error(`Kafka stream bug: ${partition.topic}/${partition.partition} would move back from offset ${partition.next} to ${next}`)
     }
     partition.next = next
-    this.groups[partition.topicIndex] = encodeGroup(this.byTopic[partition.topicIndex]!.map((p) => p.next))
+    const group = this.byTopic[partition.topicIndex]!
+    // Every event moves one partition: a topic of one partition needs no array of offsets to encode.
+    this.groups[partition.topicIndex] = group.length === 1 ? encodeOffset(next) : encodeGroup(group.map((p) => p.next))
   }
 
   private startFetches(signal: AbortSignal): void {

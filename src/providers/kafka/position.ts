@@ -29,8 +29,10 @@ export function encodePosition(vector: OffsetVector): string {
 }
 
 export function encodeGroup(offsets: readonly number[]): string {
-  return offsets.map((offset) => offset.toString(36)).join('_')
+  return offsets.map(encodeOffset).join('_')
 }
+
+export const encodeOffset = (offset: number): string => offset.toString(36)
 
 /** Offset vectors ordered partition by partition (see position-order.ts); different partition counts are unordered. */
 export const compareKafkaPositions: ComparePositions = (a, b) => {
