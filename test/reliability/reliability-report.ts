@@ -222,7 +222,7 @@ was (before or during). What a stream holds for a client that does not read is a
 provider ahead of the 64 KB SSE buffer: JetStream asks for at most 1,000 messages and 1 MiB per pull
 (two pulls may be out at once); Redis reads 1,000 entries per key, fewer once entries are large (about
 1 MiB per read), and sends one read ahead; Kafka reads 1 MB answers per partition and asks for the next
-when half of one is taken.
+once the client has taken the first batch of one (at most two per partition).
 
 ## Load
 
