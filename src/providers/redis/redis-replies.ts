@@ -1,7 +1,7 @@
 /**
  * The shapes of the Redis replies the Streams provider reads, as @upstash/redis
- * returns them without deserialization (its base64 layer already decoded every
- * string). Anything else is a broker failure, thrown with what was unexpected.
+ * returns them without deserialization (strings as the REST layer's JSON strings,
+ * no base64). Anything else is a broker failure, thrown with what was unexpected.
  */
 import { isEntryId } from './redis-entry-ids'
 
