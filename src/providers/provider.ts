@@ -45,16 +45,31 @@ export type ProviderItem =
   | { type: 'backlog'; events: number }
 
 /**
+ * A consumer that takes batches as the provider has them, without a promise between them: the
+ * streams fed by one shared reader (LiveFanout), which through their iterators would each wake
+ * on their own for every batch. Providers that read for one stream alone ignore it.
+ */
+export interface BatchReceiver {
+  /**
+   * Offered a batch only while the consumer waits in the iterator's `next()` and nothing older
+   * waits to be yielded; true when it took the batch, false when the batch is to come through
+   * the iterator instead. When it throws, the iterator throws that error next.
+   */
+  take(batch: readonly ProviderItem[]): boolean
+}
+
+/**
  * One broker behind one small interface. `open` yields batches in log order and
  * pulls the next batch only when asked (backpressure). When `signal` aborts, the
  * provider releases every broker resource and its iterator ends.
  * Broker failures are thrown from the iterator; the app turns them into
- * `UPSTREAM_UNAVAILABLE` without showing their text.
+ * `UPSTREAM_UNAVAILABLE` without showing their text. A provider given a `receiver` may hand
+ * it batches instead of yielding them, as `BatchReceiver` says.
  */
 export interface Provider {
   /** Whether a cursor's position text is one this provider could have written for this route. */
   isValidPosition(position: string, route: ResolvedRoute): boolean
-  open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]>
+  open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal, receiver?: BatchReceiver): AsyncIterable<ProviderItem[]>
 }
 
 /** Providers by `kind:providerId`, as EDFS routes name them. */

@@ -6,10 +6,14 @@
  * renderer (projection, and entity resolution for federated graphs), writes the frames, and
  * turns failures into the protocol's `error` frames. Hooks see each stream's life once per
  * batch, never per event, so logs and metrics stay off the per-event path.
+ *
+ * While it waits for the next batch with room at its client, and its renderer has shown itself
+ * synchronous, it also takes batches from the provider's hand (`BatchReceiver`): a shared reader
+ * then writes a batch to each of its streams in one turn, without a promise per stream.
  */
 import { errorBody, StreamError } from '../errors'
 import type { FilteredBatch } from '../graphql/filter-batch'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../providers/provider'
+import type { BatchReceiver, Provider, ProviderItem, ResolvedRoute, StartPosition } from '../providers/provider'
 import type { CloseReason, FrameSink } from '../sse/event-stream'
 import { completeFrame, errorFrame, jitteredRetryMs, positionFrame } from '../sse/frames'
 
@@ -59,6 +63,8 @@ export interface RelayHooks {
 /**
  * Turns one provider batch into frames. Plain subscriptions render synchronously; a renderer that
  * must fetch (entity resolution) returns a promise, and the relay reads nothing more meanwhile.
+ * A renderer is one or the other for good: once one returned a string, the relay renders with it
+ * where it cannot wait.
  */
 export type BatchRenderer = (items: readonly ProviderItem[], signal: AbortSignal) => string | Promise<string>
 
@@ -93,26 +99,56 @@ export interface StreamBudget {
 }
 
 /** Runs the stream until the provider ends, the client goes or a failure is reported; never throws. */
-export async function relay(sink: FrameSink, { provider, stream, render, retryMs, hooks, filter, budget }: RelayOptions): Promise<void> {
+export async function relay(sink: FrameSink, options: RelayOptions): Promise<void> {
+  const { provider, stream, render, retryMs, hooks, filter, budget } = options
+  const state = { rendersSynchronously: false }
+  // A budget is asked after each batch and may end the stream there: its batches come through the loop.
+  const receiver = budget ? undefined : batchReceiver(sink, options, state)
   try {
-    for await (const batch of provider.open(stream.route, stream.start, sink.signal)) {
+    for await (const batch of provider.open(stream.route, stream.start, sink.signal, receiver)) {
+      // Batches the receiver took may have filled the client's buffer.
+      if (!sink.hasRoom()) await sink.ready()
       const filtered = filter?.apply(batch)
       const items = filtered ? filtered.items : batch
       const rendered = items.length === 0 ? '' : render(items, sink.signal)
-      let frames = typeof rendered === 'string' ? rendered : await rendered
+      let frames: string
+      if (typeof rendered === 'string') {
+        frames = rendered
+        if (items.length > 0) state.rendersSynchronously = true
+      } else frames = await rendered
       if (sink.closed || budget?.refused()) break
-      const withheldUpTo = filtered?.withheldUpTo
-      if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
-      sink.write(frames)
-      countBatch(stream, items, frames, hooks)
-      if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
-      await sink.ready()
+      send(sink, options, items, frames, filtered?.withheldUpTo)
+      if (!sink.hasRoom()) await sink.ready()
       if (sink.closed || budget?.endsAfterBatch(stream.events)) break
     }
   } catch (error) {
     if (sink.closed || budget?.refused()) return
     sink.write(failureFrames(stream, error, retryMs, hooks))
   }
+}
+
+/** Takes a provider's batch while the stream waits with room at its client: renders and writes it at once. */
+function batchReceiver(sink: FrameSink, options: RelayOptions, state: { rendersSynchronously: boolean }): BatchReceiver {
+  const { render, filter } = options
+  return {
+    take(batch) {
+      if (!state.rendersSynchronously || sink.closed || !sink.hasRoom()) return false
+      const filtered = filter?.apply(batch)
+      const items = filtered ? filtered.items : batch
+      const frames = items.length === 0 ? '' : render(items, sink.signal)
+      if (typeof frames !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
+      send(sink, options, items, frames, filtered?.withheldUpTo)
+      return true
+    },
+  }
+}
+
+/** Writes a batch's frames, with an id-only frame for what the filter withheld after them, and counts it. */
+function send(sink: FrameSink, { stream, hooks, filter }: RelayOptions, items: readonly ProviderItem[], frames: string, withheldUpTo: string | undefined): void {
+  if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
+  sink.write(frames)
+  countBatch(stream, items, frames, hooks)
+  if (withheldUpTo !== undefined) stream.lastPosition = withheldUpTo
 }
 
 const NO_GAPS: readonly GapItem[] = []

@@ -15,6 +15,8 @@ export interface FrameSink {
   write(text: string): void
   /** Resolves when the client has room for more; also resolves once the stream is closed. */
   ready(): Promise<void>
+  /** Whether `ready()` would resolve at once, without a promise to wait for. */
+  hasRoom(): boolean
   readonly signal: AbortSignal
   /** Whether `signal` has aborted: a plain read, where the signal's getter checks its receiver on every call. */
   readonly closed: boolean
@@ -99,6 +101,9 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
     ready() {
       if (closeReason || output.hasRoom()) return Promise.resolve()
       return new Promise((resolve) => (wakeWriter = resolve))
+    },
+    hasRoom() {
+      return closeReason !== undefined || output.hasRoom()
     },
   }
 

@@ -1,7 +1,7 @@
 import { Mailbox } from './mailbox'
 import type { ComparePositions } from './position-order'
 import { compareSequencePositions } from './sequence'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
+import type { BatchReceiver, Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 
 export interface LiveFanoutOptions {
   /** Items a stream may leave untaken on the shared reader before it moves to a reader of its own. */
@@ -19,6 +19,11 @@ export interface LiveFanoutOptions {
  * to its position; should the shared reader deliver an item the stream lacks before it got
  * there (a vector ahead in one component, behind in another), the stream could not take it
  * without its cursor going back, so it returns to a reader of its own from where it is.
+ *
+ * A stream given a `receiver` that waits for its next batch gets the shared reader's batch
+ * handed to the receiver within the shared reader's own turn: no promise per stream per batch.
+ * A stream busy with its last batch, or whose receiver refuses (its client has no room), gets it
+ * in its mailbox and through its iterator, as every stream without a receiver does.
  */
 export class LiveFanout implements Provider {
   private readonly hubs = new Map<string, Hub>()
@@ -39,10 +44,10 @@ export class LiveFanout implements Provider {
     return this.inner.isValidPosition(position, route)
   }
 
-  async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
+  async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal, receiver?: BatchReceiver): AsyncIterable<ProviderItem[]> {
     if (signal.aborted) return
     const key = routeKey(route)
-    let subscriber = start.from === 'live' ? this.attach(key, route) : undefined
+    let subscriber = start.from === 'live' ? this.attach(key, route, receiver) : undefined
     let own: OwnReader | undefined
     let ownStart = start
     /** Position of the last item this stream has (yielded, or waiting in its mailbox). */
@@ -84,7 +89,7 @@ export class LiveFanout implements Provider {
         // comes next. `last` came from the log here, so a position beyond it was already reported.
         const hub = this.hubFor(key, route)
         if (hub?.last !== undefined && last !== undefined && this.compare(last, hub.last) >= 0) {
-          subscriber = this.join(hub, last)
+          subscriber = this.join(hub, last, receiver)
           const joined = own
           own = undefined
           await this.closeOwn(key, joined)
@@ -97,10 +102,10 @@ export class LiveFanout implements Provider {
     }
   }
 
-  private attach(key: string, route: ResolvedRoute): Subscriber {
+  private attach(key: string, route: ResolvedRoute, receiver: BatchReceiver | undefined): Subscriber {
     const hub = this.hubs.get(key)
-    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined, this.compare))
-    const subscriber = new Subscriber(hub, undefined, this.compare)
+    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined, this.compare, receiver))
+    const subscriber = new Subscriber(hub, undefined, this.compare, receiver)
     // A stream joining a reader without history is told so, as the first one was.
     if (hub.noHistory) subscriber.offer([hub.noHistory])
     hub.subscribers.add(subscriber)
@@ -149,8 +154,8 @@ export class LiveFanout implements Provider {
     return this.hubs.get(key)
   }
 
-  private join(hub: Hub, skipThrough: string): Subscriber {
-    const subscriber = new Subscriber(hub, skipThrough, this.compare)
+  private join(hub: Hub, skipThrough: string, receiver: BatchReceiver | undefined): Subscriber {
+    const subscriber = new Subscriber(hub, skipThrough, this.compare, receiver)
     hub.subscribers.add(subscriber)
     return subscriber
   }
@@ -176,7 +181,15 @@ export class LiveFanout implements Provider {
         }
         // Never waits for a subscriber: one that lets too much pile up reads on its own instead.
         for (const subscriber of hub.subscribers) {
-          const kept = subscriber.offer(batch)
+          let kept: boolean
+          try {
+            kept = subscriber.offer(batch)
+          } catch (error) {
+            // Its receiver failed: that stream's failure alone.
+            this.leave(subscriber)
+            subscriber.settle('failed', error)
+            continue
+          }
           if (!kept || subscriber.mailbox.size > this.backlogLimit) {
             this.leave(subscriber)
             subscriber.settle('detached')
@@ -217,28 +230,49 @@ class Subscriber {
     readonly hub: Hub,
     skipThrough: string | undefined,
     private readonly compare: ComparePositions,
+    private readonly receiver: BatchReceiver | undefined,
   ) {
     this.skipThrough = skipThrough
     this.last = skipThrough
   }
 
   /**
-   * Takes what the stream lacks of a hub batch; false when the hub delivered an item that is
-   * neither at or before the stream's position nor after it: the stream must read on its own.
+   * Takes what the stream lacks of a hub batch: handed to its receiver when the stream waits for
+   * it and the receiver takes it, else into its mailbox. False when the hub delivered an item that
+   * is neither at or before the stream's position nor after it: the stream must read on its own.
+   * Throws what its receiver throws.
    */
-  offer(batch: ProviderItem[]): boolean {
+  offer(batch: readonly ProviderItem[]): boolean {
+    const lacked = this.skipThrough === undefined ? batch : this.unseen(batch)
+    if (lacked === undefined) return false
+    if (lacked.length === 0) return true
+    for (let i = lacked.length - 1; i >= 0; i--) {
+      const position = positionOf(lacked[i]!)
+      if (position !== undefined) {
+        this.last = position
+        break
+      }
+    }
+    // Waiting means its mailbox is empty: nothing older comes after this batch.
+    if (this.receiver !== undefined && this.mailbox.waiting && this.receiver.take(lacked)) return true
+    this.mailbox.pushAll(lacked)
+    return true
+  }
+
+  /** The items of a batch after `skipThrough`; undefined when one is neither at or before it nor after it. */
+  private unseen(batch: readonly ProviderItem[]): ProviderItem[] | undefined {
+    const unseen: ProviderItem[] = []
     for (const item of batch) {
       const position = positionOf(item)
       if (this.skipThrough !== undefined && position !== undefined) {
         const order = this.compare(position, this.skipThrough)
-        if (Number.isNaN(order)) return false
+        if (Number.isNaN(order)) return undefined
         if (order <= 0) continue
         this.skipThrough = undefined
       }
-      if (position !== undefined) this.last = position
-      this.mailbox.push(item)
+      unseen.push(item)
     }
-    return true
+    return unseen
   }
 
   settle(state: 'detached' | 'ended' | 'failed', error?: unknown): void {

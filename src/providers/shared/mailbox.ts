@@ -11,8 +11,18 @@ export class Mailbox<T> {
     return this.items.length
   }
 
+  /** Whether the reader waits in `wait()` (so it has taken everything pushed before). */
+  get waiting(): boolean {
+    return this.waiter !== undefined
+  }
+
   push(item: T): void {
     this.items.push(item)
+    this.notify()
+  }
+
+  pushAll(items: readonly T[]): void {
+    for (const item of items) this.items.push(item)
     this.notify()
   }
 

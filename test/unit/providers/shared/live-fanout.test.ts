@@ -6,7 +6,7 @@ import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { LiveFanout } from '../../../../src/providers/shared/live-fanout'
 import { MemoryBroker, MemoryProvider } from '../../../../src/providers/memory/memory-provider'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../../../../src/providers/provider'
+import type { BatchReceiver, Provider, ProviderItem, ResolvedRoute, StartPosition } from '../../../../src/providers/provider'
 
 const route: ResolvedRoute = { kind: 'nats', providerId: 'default', names: ['t.a'] }
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
@@ -82,8 +82,16 @@ class Client {
   private pending: Promise<IteratorResult<ProviderItem[]>> | undefined
   private readonly buffered: ProviderItem[] = []
 
-  constructor(provider: Provider, start: StartPosition) {
-    this.iterator = provider.open(route, start, this.controller.signal)[Symbol.asyncIterator]()
+  constructor(provider: Provider, start: StartPosition, receiver?: BatchReceiver) {
+    this.iterator = provider.open(route, start, this.controller.signal, receiver)[Symbol.asyncIterator]()
+  }
+
+  /** Whether the batch asked for came through the iterator (without waiting for it). */
+  async answered(): Promise<boolean> {
+    if (!this.pending) return false
+    const marker = Symbol('pending')
+    // Settled promises win a race against one that settles after them.
+    return (await Promise.race([this.pending, Promise.resolve(marker)])) !== marker
   }
 
   /** Asks for the next batch without waiting for it (a live stream attaches here). */
@@ -134,6 +142,21 @@ function setup(backlogLimit?: number, batchSize?: number) {
   return { broker, recorded, fanout, publish, live }
 }
 
+/** A receiver that takes batches while `accepting`, recording them, and throws `failOn`'s batch. */
+class Receiver implements BatchReceiver {
+  readonly taken: ProviderItem[][] = []
+  accepting = true
+  failOn: string | undefined
+  readonly failure = new Error('the receiver failed')
+
+  take(batch: readonly ProviderItem[]): boolean {
+    if (batch.some((item) => item.type === 'event' && item.text === this.failOn)) throw this.failure
+    if (!this.accepting) return false
+    this.taken.push([...batch])
+    return true
+  }
+}
+
 describe('LiveFanout', () => {
   it('gives the live streams of a route one shared reader, each stream every event once, in order', async () => {
     const { broker, recorded, publish, live } = setup()
@@ -155,6 +178,63 @@ describe('LiveFanout', () => {
     expect(recorded.opens).toHaveLength(1)
     expect(recorded.opens[0]!.start).toEqual({ from: 'live' })
     for (const client of clients) client.controller.abort()
+    await recorded.opens[0]!.closed
+  })
+
+  it('hands a batch to the receiver of a stream waiting for it, and through its iterator otherwise, in order', async () => {
+    const { recorded, publish, fanout } = setup()
+    const receiver = new Receiver()
+    const client = new Client(fanout, { from: 'live' }, receiver)
+    const plain = new Client(fanout, { from: 'live' })
+    client.ask()
+    plain.ask()
+    publish('1', '2')
+    await recorded.liveProcessed(2)
+    expect(receiver.taken.map(positions)).toEqual([[1, 2]])
+    expect(await client.answered()).toBe(false)
+    // A receiver that refuses (its client has no room) gets the batch through the iterator.
+    receiver.accepting = false
+    publish('3')
+    await recorded.liveProcessed(3)
+    expect(positions(await client.take(1))).toEqual([3])
+    // Not waiting in next(): the receiver is not offered the batch, which waits for the iterator.
+    receiver.accepting = true
+    publish('4')
+    await recorded.liveProcessed(4)
+    expect(receiver.taken).toHaveLength(1)
+    expect(positions(await client.take(1))).toEqual([4])
+    client.ask()
+    publish('5')
+    await recorded.liveProcessed(5)
+    expect(receiver.taken.map(positions)).toEqual([[1, 2], [5]])
+    // The stream without a receiver got every batch through its iterator; both the very items read once.
+    const plainItems = await plain.take(5)
+    expect(positions(plainItems)).toEqual(range(1, 5))
+    expect(receiver.taken[1]![0]).toBe(plainItems[4])
+    client.controller.abort()
+    plain.controller.abort()
+    await recorded.opens[0]!.closed
+  })
+
+  it('fails only the stream whose receiver throws', async () => {
+    const { recorded, publish, fanout } = setup()
+    const failing = new Receiver()
+    failing.failOn = '2'
+    const other = new Receiver()
+    const clients = [new Client(fanout, { from: 'live' }, failing), new Client(fanout, { from: 'live' }, other)]
+    for (const client of clients) client.ask()
+    publish('1')
+    await recorded.liveProcessed(1)
+    publish('2')
+    await recorded.liveProcessed(2)
+    await expect(clients[0]!.take(1)).rejects.toBe(failing.failure)
+    expect(clients[0]!.listeners()).toBe(0)
+    publish('3')
+    await recorded.liveProcessed(3)
+    expect(failing.taken.map(positions)).toEqual([[1]])
+    expect(other.taken.map(positions)).toEqual([[1], [2], [3]])
+    expect(recorded.opens).toHaveLength(1)
+    clients[1]!.controller.abort()
     await recorded.opens[0]!.closed
   })
 
