@@ -169,7 +169,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       // A platform that writes the response itself hears the client go on its own connection;
       // on Node, the request's signal would make an undici Request that each stream then holds.
       ...(options.eventStreamResponse ? {} : { clientSignal: c.req.raw.signal }),
-      // Methods, not named arrow functions: see startEventStream.
+      // Methods, not named arrow functions: see EventStream (sse/event-stream.ts).
       onClose(reason) {
         hooks.onClose?.(stream, stream.failure ?? reason)
       },

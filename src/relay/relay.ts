@@ -101,9 +101,8 @@ export interface StreamBudget {
 /** Runs the stream until the provider ends, the client goes or a failure is reported; never throws. */
 export async function relay(sink: FrameSink, options: RelayOptions): Promise<void> {
   const { provider, stream, render, retryMs, hooks, filter, budget } = options
-  const state = { rendersSynchronously: false }
   // A budget is asked after each batch and may end the stream there: its batches come through the loop.
-  const receiver = budget ? undefined : batchReceiver(sink, options, state)
+  const receiver = budget ? undefined : new SinkReceiver(sink, options)
   try {
     for await (const batch of provider.open(stream.route, stream.start, sink.signal, receiver)) {
       // Batches the receiver took may have filled the client's buffer.
@@ -114,7 +113,7 @@ export async function relay(sink: FrameSink, options: RelayOptions): Promise<voi
       let frames: string
       if (typeof rendered === 'string') {
         frames = rendered
-        if (items.length > 0) state.rendersSynchronously = true
+        if (receiver && items.length > 0) receiver.rendersSynchronously = true
       } else frames = await rendered
       if (sink.closed || budget?.refused()) break
       send(sink, options, items, frames, filtered?.withheldUpTo)
@@ -127,19 +126,28 @@ export async function relay(sink: FrameSink, options: RelayOptions): Promise<voi
   }
 }
 
-/** Takes a provider's batch while the stream waits with room at its client: renders and writes it at once. */
-function batchReceiver(sink: FrameSink, options: RelayOptions, state: { rendersSynchronously: boolean }): BatchReceiver {
-  const { render, filter } = options
-  return {
-    take(batch) {
-      if (!state.rendersSynchronously || sink.closed || !sink.hasRoom()) return false
-      const filtered = filter?.apply(batch)
-      const items = filtered ? filtered.items : batch
-      const frames = items.length === 0 ? '' : render(items, sink.signal)
-      if (typeof frames !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
-      send(sink, options, items, frames, filtered?.withheldUpTo)
-      return true
-    },
+/**
+ * Takes a provider's batch while the stream waits with room at its client: renders and writes it
+ * at once. A class, not a closure, for what every open stream holds.
+ */
+class SinkReceiver implements BatchReceiver {
+  /** Set once the renderer returned a string: only then can a batch be rendered here, without waiting. */
+  rendersSynchronously = false
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly options: RelayOptions,
+  ) {}
+
+  take(batch: readonly ProviderItem[]): boolean {
+    const { sink, options } = this
+    if (!this.rendersSynchronously || sink.closed || !sink.hasRoom()) return false
+    const filtered = options.filter?.apply(batch)
+    const items = filtered ? filtered.items : batch
+    const frames = items.length === 0 ? '' : options.render(items, sink.signal)
+    if (typeof frames !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
+    send(sink, options, items, frames, filtered?.withheldUpTo)
+    return true
   }
 }
 

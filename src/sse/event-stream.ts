@@ -57,63 +57,91 @@ const encoder = new TextEncoder()
 /** The life of one stream, on any output. */
 export interface EventStreamControl {
   /** The output has room again (or is gone): the producer waiting in `ready()` goes on. */
-  wake(): void
+  readonly wake: () => void
   finish(reason: CloseReason): void
 }
 
 /** Writes the opening frame, starts the timers and `run`; the output's owner reports room and the client's departure. */
 export function startEventStream(options: EventStreamOptions, output: FrameOutput): EventStreamControl {
-  const lifetime = new AbortController()
-  let wakeWriter: (() => void) | undefined
-  let closeReason: CloseReason | undefined
-  const heartbeat = setInterval(() => sink.write(pingFrame), options.heartbeatMs)
-  const deadline = setTimeout(() => control.finish('max-duration'), options.maxStreamMs)
-
-  // Methods, not named arrow functions: the Node entry's esbuild transform (keepNames) gives each
-  // named arrow its own `name` property, a quarter of a KiB that every open stream would hold.
-  const control: EventStreamControl = {
-    wake() {
-      const waiting = wakeWriter
-      wakeWriter = undefined
-      waiting?.()
-    },
-    finish(reason) {
-      if (closeReason) return
-      closeReason = reason
-      clearInterval(heartbeat)
-      clearTimeout(deadline)
-      lifetime.abort()
-      control.wake()
-      if (reason === 'max-duration') setTimeout(() => output.close(), QUIET_BEFORE_CUT_MS)
-      else if (reason !== 'client-gone') output.close()
-      options.onClose?.(reason)
-    },
-  }
-
-  const sink: FrameSink = {
-    signal: lifetime.signal,
-    get closed() {
-      return closeReason !== undefined
-    },
-    write(text) {
-      if (!closeReason && text) output.write(text)
-    },
-    ready() {
-      if (closeReason || output.hasRoom()) return Promise.resolve()
-      return new Promise((resolve) => (wakeWriter = resolve))
-    },
-    hasRoom() {
-      return closeReason !== undefined || output.hasRoom()
-    },
-  }
-
+  const stream = new EventStream(options, output)
   // Headers and the first bytes leave before any broker I/O.
-  sink.write(openingFrame(options.retryMs))
+  stream.write(openingFrame(options.retryMs))
   const clientSignal = options.clientSignal
-  if (clientSignal?.aborted) control.finish('client-gone')
-  clientSignal?.addEventListener('abort', () => control.finish('client-gone'), { once: true })
-  void options.run(sink).finally(() => control.finish('ended'))
-  return control
+  if (clientSignal?.aborted) stream.finish('client-gone')
+  clientSignal?.addEventListener('abort', () => stream.finish('client-gone'), { once: true })
+  void options.run(stream).finally(() => stream.finish('ended'))
+  return stream
+}
+
+/**
+ * One stream, as its producer's sink and its output owner's control. A class, not closures: an
+ * open stream holds its fields and no function of its own but `wake`, which its output's owner
+ * passes on as a listener; the timers get the stream as their argument.
+ */
+class EventStream implements FrameSink, EventStreamControl {
+  private readonly lifetime = new AbortController()
+  private wakeWriter: (() => void) | undefined = undefined
+  private closeReason: CloseReason | undefined = undefined
+  private readonly heartbeat: ReturnType<typeof setInterval>
+  private readonly deadline: ReturnType<typeof setTimeout>
+  readonly wake: () => void
+
+  constructor(
+    private readonly options: EventStreamOptions,
+    private readonly output: FrameOutput,
+  ) {
+    this.heartbeat = setInterval(ping, options.heartbeatMs, this)
+    this.deadline = setTimeout(finishAtDeadline, options.maxStreamMs, this)
+    // Assigned here, not as a field: the Node entry's esbuild transform (keepNames) gives a
+    // field's arrow function a `name` property of its own, a quarter of a KiB per stream.
+    this.wake = () => {
+      const waiting = this.wakeWriter
+      this.wakeWriter = undefined
+      waiting?.()
+    }
+  }
+
+  finish(reason: CloseReason): void {
+    if (this.closeReason) return
+    this.closeReason = reason
+    clearInterval(this.heartbeat)
+    clearTimeout(this.deadline)
+    this.lifetime.abort()
+    this.wake()
+    const output = this.output
+    if (reason === 'max-duration') setTimeout(() => output.close(), QUIET_BEFORE_CUT_MS)
+    else if (reason !== 'client-gone') output.close()
+    this.options.onClose?.(reason)
+  }
+
+  get signal(): AbortSignal {
+    return this.lifetime.signal
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== undefined
+  }
+
+  write(text: string): void {
+    if (!this.closeReason && text) this.output.write(text)
+  }
+
+  ready(): Promise<void> {
+    if (this.closeReason || this.output.hasRoom()) return Promise.resolve()
+    return new Promise((resolve) => (this.wakeWriter = resolve))
+  }
+
+  hasRoom(): boolean {
+    return this.closeReason !== undefined || this.output.hasRoom()
+  }
+}
+
+function ping(stream: EventStream): void {
+  stream.write(pingFrame)
+}
+
+function finishAtDeadline(stream: EventStream): void {
+  stream.finish('max-duration')
 }
 
 /** The stream as a web ReadableStream of bytes, for a `Response` body. */

@@ -12,9 +12,10 @@
  * every socket.
  */
 import { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Http2Bindings, HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { createEventStream, HIGH_WATER_BYTES, startEventStream, type EventStreamOptions } from './event-stream'
+import { createEventStream, HIGH_WATER_BYTES, startEventStream, type EventStreamOptions, type FrameOutput } from './event-stream'
 import { SSE_HEADERS } from './frames'
 
 type NodeBindings = HttpBindings | Http2Bindings
@@ -74,36 +75,49 @@ function chunkOf(text: string): Buffer {
 /** Sends the head (`status`, `headers`) and then the stream's frames until it ends or the client goes. */
 function writeEventStream(res: ServerResponse, status: number, headers: Headers, options: EventStreamOptions): void {
   res.writeHead(status, Object.fromEntries(headers))
-  // Frames go to the socket when the response has it (not while it waits behind another response
-  // of a pipelined connection) and its body is chunked (not to an HTTP/1.0 client); otherwise
-  // every frame goes through the response.
-  const socket = res.socket !== null && res.chunkedEncoding ? res.socket : undefined
-  let headSent = false
-  const control = startEventStream(options, {
-    write(text) {
-      // The first write sends the head with it; later ones follow it in the socket's order.
-      if (socket !== undefined && headSent) {
-        if (!socket.destroyed) socket.write(chunkOf(text))
-        return
-      }
-      headSent = true
-      if (!res.destroyed) res.write(text)
-    },
-    // Counts what the socket holds, the response's writes and the direct ones alike.
-    hasRoom() {
-      return res.writableLength < HIGH_WATER_BYTES
-    },
-    close() {
-      res.end()
-    },
-  })
+  const output = new ResponseOutput(res)
+  const control = startEventStream(options, output)
   // A client that left while the app served the request is gone already.
   if (res.destroyed) return control.finish('client-gone')
-  const drained = socket ?? res
+  const drained = output.socket ?? res
   drained.on('drain', control.wake)
-  res.once('close', () => {
+  res.on('close', () => {
     // A kept-alive socket serves the next request: the stream lets go of it.
     drained.off('drain', control.wake)
     control.finish('client-gone')
   })
+}
+
+/** A stream's frames on its response: a class, so that an open stream holds no closure for each method. */
+class ResponseOutput implements FrameOutput {
+  /**
+   * Frames go to the socket when the response has it (not while it waits behind another response
+   * of a pipelined connection) and its body is chunked (not to an HTTP/1.0 client); otherwise
+   * every frame goes through the response.
+   */
+  readonly socket: Socket | undefined
+  private headSent = false
+
+  constructor(private readonly res: ServerResponse) {
+    this.socket = res.socket !== null && res.chunkedEncoding ? res.socket : undefined
+  }
+
+  write(text: string): void {
+    // The first write sends the head with it; later ones follow it in the socket's order.
+    if (this.socket !== undefined && this.headSent) {
+      if (!this.socket.destroyed) this.socket.write(chunkOf(text))
+      return
+    }
+    this.headSent = true
+    if (!this.res.destroyed) this.res.write(text)
+  }
+
+  /** Counts what the socket holds, the response's writes and the direct ones alike. */
+  hasRoom(): boolean {
+    return this.res.writableLength < HIGH_WATER_BYTES
+  }
+
+  close(): void {
+    this.res.end()
+  }
 }
