@@ -75,6 +75,10 @@ function chunkOf(text: string): Buffer {
 /** Sends the head (`status`, `headers`) and then the stream's frames until it ends or the client goes. */
 function writeEventStream(res: ServerResponse, status: number, headers: Headers, options: EventStreamOptions): void {
   res.writeHead(status, Object.fromEntries(headers))
+  // The response keeps its head for its whole life as Node built it, a rope of some twenty
+  // strings, one per part of each header line; reading a character makes V8 flatten it into one
+  // string (0.6 KiB less for each open stream).
+  ;(res as unknown as { _header: string })._header.charCodeAt(0)
   const output = new ResponseOutput(res)
   const control = startEventStream(options, output)
   // A client that left while the app served the request is gone already.
