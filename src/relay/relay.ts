@@ -128,25 +128,31 @@ export async function relay(sink: FrameSink, options: RelayOptions): Promise<voi
 
 /**
  * Takes a provider's batch while the stream waits with room at its client: renders and writes it
- * at once. A class, not a closure, for what every open stream holds.
+ * at once. A class, not a closure, for what every open stream holds; it keeps the options it uses
+ * as its own fields, so that a batch reaches fewer of the stream's objects.
  */
 class SinkReceiver implements BatchReceiver {
   /** Set once the renderer returned a string: only then can a batch be rendered here, without waiting. */
   rendersSynchronously = false
+  private readonly render: BatchRenderer
+  private readonly filter: RelayOptions['filter']
 
   constructor(
     private readonly sink: FrameSink,
     private readonly options: RelayOptions,
-  ) {}
+  ) {
+    this.render = options.render
+    this.filter = options.filter
+  }
 
   take(batch: readonly ProviderItem[]): boolean {
-    const { sink, options } = this
+    const sink = this.sink
     if (!this.rendersSynchronously || sink.closed || !sink.hasRoom()) return false
-    const filtered = options.filter?.apply(batch)
+    const filtered = this.filter?.apply(batch)
     const items = filtered ? filtered.items : batch
-    const frames = items.length === 0 ? '' : options.render(items, sink.signal)
+    const frames = items.length === 0 ? '' : this.render(items, sink.signal)
     if (typeof frames !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
-    send(sink, options, items, frames, filtered?.withheldUpTo)
+    send(sink, this.options, items, frames, filtered?.withheldUpTo)
     return true
   }
 }

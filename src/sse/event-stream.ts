@@ -80,6 +80,8 @@ export function startEventStream(options: EventStreamOptions, output: FrameOutpu
  */
 class EventStream implements FrameSink, EventStreamControl {
   private readonly lifetime = new AbortController()
+  /** The lifetime's signal, kept: the relay passes it on with every batch. */
+  readonly signal = this.lifetime.signal
   private wakeWriter: (() => void) | undefined = undefined
   private closeReason: CloseReason | undefined = undefined
   private readonly heartbeat: ReturnType<typeof setInterval>
@@ -112,10 +114,6 @@ class EventStream implements FrameSink, EventStreamControl {
     if (reason === 'max-duration') setTimeout(() => output.close(), QUIET_BEFORE_CUT_MS)
     else if (reason !== 'client-gone') output.close()
     this.options.onClose?.(reason)
-  }
-
-  get signal(): AbortSignal {
-    return this.lifetime.signal
   }
 
   get closed(): boolean {

@@ -109,16 +109,21 @@ class ResponseOutput implements FrameOutput {
   write(text: string): void {
     // The first write sends the head with it; later ones follow it in the socket's order.
     if (this.socket !== undefined && this.headSent) {
-      if (!this.socket.destroyed) this.socket.write(chunkOf(text))
+      // Not once it is destroyed or ended (a client gone); read from its writable side alone.
+      if (this.socket.writable) this.socket.write(chunkOf(text))
       return
     }
     this.headSent = true
     if (!this.res.destroyed) this.res.write(text)
   }
 
-  /** Counts what the socket holds, the response's writes and the direct ones alike. */
+  /**
+   * Counts what the socket holds, the response's writes and the direct ones alike: once the head
+   * went straight to the socket with the first frame, the response holds nothing of its own.
+   */
   hasRoom(): boolean {
-    return this.res.writableLength < HIGH_WATER_BYTES
+    const holder = this.socket !== undefined && this.headSent ? this.socket : this.res
+    return holder.writableLength < HIGH_WATER_BYTES
   }
 
   close(): void {
