@@ -131,18 +131,22 @@ export async function relay(sink: FrameSink, options: RelayOptions): Promise<voi
  * at once. A class, not a closure, for what every open stream holds; it keeps the options it uses
  * as its own fields, so that a batch reaches fewer of the stream's objects.
  */
-class SinkReceiver implements BatchReceiver {
+class SinkReceiver implements BatchReceiver, Sending {
   /** Set once the renderer returned a string: only then can a batch be rendered here, without waiting. */
   rendersSynchronously = false
   private readonly render: BatchRenderer
-  private readonly filter: RelayOptions['filter']
+  readonly filter: RelayOptions['filter'] | undefined
+  readonly stream: RelayStream
+  readonly hooks: RelayHooks
 
   constructor(
     private readonly sink: FrameSink,
-    private readonly options: RelayOptions,
+    { render, filter, stream, hooks }: RelayOptions,
   ) {
-    this.render = options.render
-    this.filter = options.filter
+    this.render = render
+    this.filter = filter
+    this.stream = stream
+    this.hooks = hooks
   }
 
   take(batch: readonly ProviderItem[]): boolean {
@@ -152,13 +156,20 @@ class SinkReceiver implements BatchReceiver {
     const items = filtered ? filtered.items : batch
     const frames = items.length === 0 ? '' : this.render(items, sink.signal)
     if (typeof frames !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
-    send(sink, this.options, items, frames, filtered?.withheldUpTo)
+    send(sink, this, items, frames, filtered?.withheldUpTo)
     return true
   }
 }
 
+/** What writing a batch needs of a stream's options. */
+interface Sending {
+  readonly stream: RelayStream
+  readonly hooks: RelayHooks
+  readonly filter?: RelayOptions['filter'] | undefined
+}
+
 /** Writes a batch's frames, with an id-only frame for what the filter withheld after them, and counts it. */
-function send(sink: FrameSink, { stream, hooks, filter }: RelayOptions, items: readonly ProviderItem[], frames: string, withheldUpTo: string | undefined): void {
+function send(sink: FrameSink, { stream, hooks, filter }: Sending, items: readonly ProviderItem[], frames: string, withheldUpTo: string | undefined): void {
   if (withheldUpTo !== undefined && filter) frames += positionFrame(filter.cursorOf(withheldUpTo))
   sink.write(frames)
   countBatch(stream, items, frames, hooks)
