@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from './log'
 import { providerKey, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
 import { plainBatchRenderer, type FrameRendering } from './relay/frame-renderer'
 import { combineHooks } from './relay/hooks'
-import { relay, type RelayHooks, type RelayStream, type StreamBudget } from './relay/relay'
+import { relay, type BatchRenderer, type RelayHooks, type RelayStream, type StreamBudget } from './relay/relay'
 import { streamLog } from './relay/stream-log'
 import { createEventStream, type EventStreamOptions } from './sse/event-stream'
 import { SSE_HEADERS } from './sse/frames'
@@ -85,6 +85,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
   const hostOf = (route: ResolvedRoute) => options.providerHosts?.get(providerKey(route.kind, route.providerId))
   const hooks = combineHooks(streamLog(log, hostOf), ...(limit ? [limit.hooks] : []), ...(options.hooks ? [options.hooks] : []))
   const subscriptions = new PreparedSubscriptions((params) => prepareSubscription(schema, params, limits))
+  const plainRenderers = sharedPlainRenderers(codec)
 
   for (const [field, route] of schema.routes) {
     if (!providers.has(providerKey(route.kind, route.providerId))) {
@@ -156,7 +157,7 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       noHistoryEvent: c.req.method === 'GET',
     }
     const federated = options.federation?.(prepared, rendering, c.req.raw.headers)
-    const render = federated ?? plainBatchRenderer(rendering)
+    const render = federated ?? plainRenderers.get(prepared, resultOf, binding, rendering.noHistoryEvent)
     const filter = prepared.route.filter
     const validUntilMs = c.get('identity')?.validUntilMs
     const budget = options.streamBudget?.()
@@ -204,6 +205,38 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
 
 function methodNotAllowed(c: Context): never {
   throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed; use GET or POST`, { Allow: 'GET, POST, OPTIONS' })
+}
+
+/**
+ * The renderers of plain subscriptions, one for the streams that send the same request on the
+ * same route: they render alike, so the relay renders a batch they all take once for them all,
+ * and no stream holds a renderer of its own. A few routes per request are kept (templated
+ * routes have one per argument or claim), least recently made out first.
+ */
+function sharedPlainRenderers(codec: CursorCodec) {
+  const byRequest = new WeakMap<PreparedSubscription, Map<string, BatchRenderer>>()
+  const ROUTES_PER_REQUEST = 64
+  return {
+    get(prepared: PreparedSubscription, resultOf: (text: string) => string, binding: string, noHistoryEvent: boolean): BatchRenderer {
+      let byRoute = byRequest.get(prepared)
+      if (!byRoute) byRequest.set(prepared, (byRoute = new Map()))
+      const key = `${binding} ${noHistoryEvent}`
+      let render = byRoute.get(key)
+      if (!render) {
+        if (byRoute.size >= ROUTES_PER_REQUEST) byRoute.delete(byRoute.keys().next().value!)
+        render = plainBatchRenderer({
+          responseKey: prepared.responseKey,
+          resultOf,
+          cursorOf(position) {
+            return codec.encode(binding, position)
+          },
+          noHistoryEvent,
+        })
+        byRoute.set(key, render)
+      }
+      return render
+    },
+  }
 }
 
 /** What the subscription reads: its route with the templates filled from the arguments and the token's claims. */

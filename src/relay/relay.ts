@@ -154,11 +154,29 @@ class SinkReceiver implements BatchReceiver, Sending {
     if (!this.rendersSynchronously || sink.closed || !sink.hasRoom()) return false
     const filtered = this.filter?.apply(batch)
     const items = filtered ? filtered.items : batch
-    const frames = items.length === 0 ? '' : this.render(items, sink.signal)
-    if (typeof frames !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
+    let frames: string
+    if (items === lastTaken.items && this.render === lastTaken.render) frames = lastTaken.frames
+    else {
+      const rendered = items.length === 0 ? '' : this.render(items, sink.signal)
+      if (typeof rendered !== 'string') throw new TypeError('a renderer that rendered synchronously returned a promise')
+      frames = rendered
+      lastTaken.items = items
+      lastTaken.render = this.render
+      lastTaken.frames = frames
+    }
     send(sink, this, items, frames, filtered?.withheldUpTo)
     return true
   }
+}
+
+/**
+ * The last batch a receiver rendered: the streams of a route at the head take the same batch one
+ * after another, and those that share a renderer (the same request on the same route) share its frames.
+ */
+const lastTaken: { items: readonly ProviderItem[] | undefined; render: BatchRenderer | undefined; frames: string } = {
+  items: undefined,
+  render: undefined,
+  frames: '',
 }
 
 /** What writing a batch needs of a stream's options. */
