@@ -9,10 +9,10 @@ import type { RelayHooks } from '../relay/relay'
 import { jitteredRetryMs } from '../sse/frames'
 
 /**
- * The Node entry's default. An idle stream costs about 29 KiB of memory on Node (bench/results.json,
- * the RSS slope; 15 KiB of it outside V8's young generation, which grows to 32 MiB at most
- * whatever the number of streams): 5,000 of them take about 140 MiB above the process's 90 MiB,
- * so a 512 MiB instance keeps about 280 MiB for the read batches of streams that replay (up to
+ * The Node entry's default. An idle stream costs about 27 KiB of memory on Node (bench/results.json,
+ * the RSS slope; 13 KiB of it outside V8's young generation, which grows to 32 MiB at most
+ * whatever the number of streams): 5,000 of them take about 130 MiB above the process's 90 MiB,
+ * so a 512 MiB instance keeps about 290 MiB for the read batches of streams that replay (up to
  * 1 MiB each).
  */
 export const DEFAULT_MAX_STREAMS = 5000

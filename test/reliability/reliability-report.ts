@@ -292,8 +292,8 @@ injected here: a JetStream request past its 5 s deadline); their clients resume 
 the counts of lost, duplicated and reordered events include them.
 The retained memory follows the streams held, not the clients asking. Without \`MAX_STREAMS\` the Node
 entry holds at most 5,000 streams (\`DEFAULT_MAX_STREAMS\`, \`src/limits/stream-limit.ts\`: an idle stream
-costs about 29 KiB there, so 5,000 take about 140 MiB above the process's 90 MiB and a 512 MiB instance
-keeps about 280 MiB for the read batches of streams that replay); the other entries have no limit unless it is set.
+costs about 27 KiB there, so 5,000 take about 130 MiB above the process's 90 MiB and a 512 MiB instance
+keeps about 290 MiB for the read batches of streams that replay); the other entries have no limit unless it is set.
 
 ## Found and fixed
 
