@@ -36,10 +36,8 @@ describe('Durable Object fan-out of a JetStream route on Workers', () => {
     nats = await startNatsServer(currentNatsServerBinary())
     admin = await connectJetStream(nats.wsUrl)
     await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
-    // A client that left is noticed by workerd when the next heartbeat cannot be written: soon, with 2 s.
-    // (The heartbeat also sets the NATS connection's pings and connect deadline, three of them: with 1 s,
-    // the object, busy fanning out the stalled-client case's 4.5 MB, timed out dialling NATS on a loaded machine.)
-    target = await startWorkerWithRouteObjects({ SCHEMA: testSchema, NATS_DEFAULT_URL: nats.wsUrl, HEARTBEAT_SECONDS: '2' })
+    // A client that left is noticed by workerd when the next heartbeat cannot be written: soon, with 1 s.
+    target = await startWorkerWithRouteObjects({ SCHEMA: testSchema, NATS_DEFAULT_URL: nats.wsUrl, HEARTBEAT_SECONDS: '1' })
   })
   afterAll(async () => {
     await target?.close()

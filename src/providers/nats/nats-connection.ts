@@ -53,6 +53,16 @@ interface Connected {
   server: string
 }
 
+/**
+ * The least time a connect may take, whatever the ping interval (the SSE heartbeat). A connect
+ * includes the WebSocket upgrade, the server's INFO and the CONNECT/PING round trip, each a turn of
+ * an event loop that may be busy: inside a route object fanning out megabytes on a loaded machine,
+ * a 3 s deadline (1 s heartbeat) timed out dials to a healthy server, and every stream of the route
+ * ended. A short heartbeat is chosen to notice a gone client or a silent connection soon, not to give
+ * up on a connect that is merely slow.
+ */
+const CONNECT_DEADLINE_FLOOR_MS = 10_000
+
 /** Connects to the first of the servers given that answers, one after the other, each with its own deadline. */
 function firstAnswering(settings: NatsSettings, pingIntervalMs: number): (servers: string[]) => Promise<Connected> {
   const connect = (server: string) =>
@@ -62,8 +72,9 @@ function firstAnswering(settings: NatsSettings, pingIntervalMs: number): (server
       reconnect: false,
       pingInterval: pingIntervalMs,
       maxPingOut: 2,
-      // A connect into a silent path fails within the same bound (the library waits 20 s).
-      timeout: Math.min(20_000, 3 * pingIntervalMs),
+      // A connect into a silent path fails within the same bound as a silent connection (the library
+      // waits 20 s), but never sooner than CONNECT_DEADLINE_FLOOR_MS.
+      timeout: Math.min(20_000, Math.max(CONNECT_DEADLINE_FLOOR_MS, 3 * pingIntervalMs)),
       ...(settings.token ? { token: settings.token } : {}),
       ...(settings.user ? { user: settings.user, pass: settings.pass } : {}),
     })
