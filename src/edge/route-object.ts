@@ -31,8 +31,8 @@ interface AttachRequest {
 /** The last line of a response that ended from the object's side; a broken response has none. */
 type EndLine = { end: true } | { error: { code: ErrorCode; message: string; permanent: boolean } | null }
 
-/** Requests an attachment from the object of the route named `key`. */
-export type AttachToObject = (key: string, body: string, signal: AbortSignal) => Promise<Response>
+/** Requests an attachment from the object of the route named `key`; `release` frees its connection once the stream is done with it. */
+export type AttachToObject = (key: string, body: string, signal: AbortSignal) => Promise<{ response: Response; release: () => void }>
 
 /** Names a route's object: every stream of the same provider and resolved names reaches the same one. */
 export const routeObjectName = (route: ResolvedRoute): string =>
@@ -52,9 +52,15 @@ export class RouteObjectProvider implements Provider {
   async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
     if (signal.aborted) return
     const body: AttachRequest = { route, start }
-    const response = await this.attach(routeObjectName(route), JSON.stringify(body), signal)
-    if (response.status !== 200 || response.body === null) throw new Error(`the route object answered ${response.status}`)
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    const { response, release } = await this.attach(routeObjectName(route), JSON.stringify(body), signal)
+    if (response.status !== 200 || response.body === null) {
+      release()
+      throw new Error(`the route object answered ${response.status}`)
+    }
+    // The body is read and decoded here, without a decoding stream piped in front: with a thousand
+    // streams of a route each event is a thousand reads, and every stream between costs each of them.
+    const reader = response.body.getReader()
+    const decoder = new TextDecoder()
     const cancel = () => void reader.cancel().catch(() => {})
     signal.addEventListener('abort', cancel, { once: true })
     let buffered = ''
@@ -62,7 +68,7 @@ export class RouteObjectProvider implements Provider {
       while (!signal.aborted) {
         const { done, value } = await reader.read()
         if (done) throw new Error('the route object went away')
-        buffered += value
+        buffered += decoder.decode(value, { stream: true })
         const end = buffered.lastIndexOf('\n')
         if (end === -1) continue
         const lines = buffered.slice(0, end).split('\n')
@@ -85,16 +91,21 @@ export class RouteObjectProvider implements Provider {
     } finally {
       signal.removeEventListener('abort', cancel)
       cancel()
+      release()
     }
   }
 }
 
 const encoder = new TextEncoder()
 const emptyLine = encoder.encode('\n')
+/** Bytes of lines an attachment may have queued for its Worker before the object waits for it to read. */
+const ATTACHMENT_HIGH_WATER_BYTES = 64 * 1024
 
 /**
  * The object's side of one attachment: runs the stream on the object's provider (its LiveFanout)
- * and writes each batch as a line as soon as the Worker has read the previous one.
+ * and queues each batch as a line while the Worker keeps up, waiting only once the queue is full.
+ * With a thousand streams attached each event is a thousand lines: a line is queued straight on
+ * the response's own stream, without a write promise to await or a second queue between.
  */
 export function serveAttachment(
   providerOf: (route: ResolvedRoute) => Provider | undefined,
@@ -104,22 +115,52 @@ export function serveAttachment(
 ): Response {
   const provider = providerOf(request.route)
   if (provider === undefined) return new Response('no such provider', { status: 404 })
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>()
-  const writer = writable.getWriter()
   const stop = new AbortController()
-  // The Worker stream went away (its client left, or it was cut): the reader is released. A
-  // cancelled response is noticed at the next write, so an idle one gets an empty line now and then.
-  writer.closed.catch(() => stop.abort())
+  let output: ReadableStreamDefaultController<Uint8Array> | undefined
+  /** Resolves the line writer waiting for room, once the Worker read (or went away). */
+  let room: (() => void) | undefined
+  const wake = () => {
+    const waiting = room
+    room = undefined
+    waiting?.()
+  }
+  const readable = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        output = controller
+      },
+      pull: wake,
+      // The Worker stream went away (its client left, or it was cut): the reader is released.
+      cancel() {
+        stop.abort()
+      },
+    },
+    { highWaterMark: ATTACHMENT_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+  )
+  const write = (bytes: Uint8Array): boolean => {
+    if (stop.signal.aborted || output === undefined) return false
+    try {
+      output.enqueue(bytes)
+      return true
+    } catch {
+      stop.abort() // cancelled between our check and the enqueue
+      return false
+    }
+  }
+  stop.signal.addEventListener('abort', wake, { once: true })
   workerGone.addEventListener('abort', () => stop.abort(), { once: true })
+  // A cancelled response is noticed at the next write, so an idle one gets an empty line now and then.
   const keepalive = setInterval(() => {
-    if (writer.desiredSize !== null && writer.desiredSize > 0) writer.write(emptyLine).catch(() => stop.abort())
+    if ((output?.desiredSize ?? 0) > 0) write(emptyLine)
   }, keepaliveMs)
   stop.signal.addEventListener('abort', () => clearInterval(keepalive), { once: true })
   void (async () => {
     let last: EndLine = { end: true }
     try {
       for await (const batch of provider.open(request.route, request.start, stop.signal)) {
-        await writer.write(encoder.encode(batchLine(batch)))
+        if (!write(batchLine(batch))) break
+        // Backpressure: the next batch is taken from the provider only once the Worker made room.
+        if ((output?.desiredSize ?? 0) <= 0 && !stop.signal.aborted) await new Promise<void>((resolve) => (room = resolve))
       }
     } catch (error) {
       if (stop.signal.aborted) return
@@ -127,20 +168,23 @@ export function serveAttachment(
     }
     if (stop.signal.aborted) return
     clearInterval(keepalive)
-    try {
-      await writer.write(encoder.encode(`${JSON.stringify(last)}\n`))
-      await writer.close()
-    } catch {
-      // the Worker stream is gone already
-    }
+    if (write(encoder.encode(`${JSON.stringify(last)}\n`))) output?.close()
   })()
   return new Response(readable, { headers: { 'Content-Type': 'application/x-ndjson' } })
 }
 
-/** Each item is serialized once, however many streams it goes to (the hub hands every stream the same objects). */
+/**
+ * Each item is serialized once, however many streams it goes to (the hub hands every stream the
+ * same objects); a batch of one item, the usual one at the head, is its line's bytes, encoded once
+ * and queued as they are on every stream.
+ */
 const itemJson = new WeakMap<ProviderItem, string>()
+const singleItemLine = new WeakMap<ProviderItem, Uint8Array>()
 
-function batchLine(batch: readonly ProviderItem[]): string {
+function batchLine(batch: readonly ProviderItem[]): Uint8Array {
+  const only = batch.length === 1 ? batch[0] : undefined
+  const cached = only && singleItemLine.get(only)
+  if (cached) return cached
   let line = '['
   for (let i = 0; i < batch.length; i++) {
     const item = batch[i] as ProviderItem
@@ -151,7 +195,9 @@ function batchLine(batch: readonly ProviderItem[]): string {
     }
     line += i === 0 ? json : `,${json}`
   }
-  return `${line}]\n`
+  const bytes = encoder.encode(`${line}]\n`)
+  if (only) singleItemLine.set(only, bytes)
+  return bytes
 }
 
 export function readAttachRequest(value: unknown): AttachRequest | undefined {

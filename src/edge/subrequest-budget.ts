@@ -118,6 +118,20 @@ export function chargeOutgoingRequests(current: CurrentBudget, scope: typeof glo
 /** Makes one request charged to `budget` (when there is one): a subrequest, and a connection until its body is read. */
 export async function charged(budget: SubrequestBudget | undefined, request: () => Promise<Response>): Promise<Response> {
   if (budget === undefined) return request()
+  const { response, release } = await chargedUntilReleased(budget, request)
+  return releasedWhenRead(response, release)
+}
+
+/**
+ * Makes one request charged to `budget` (when there is one), holding its connection until the
+ * caller calls `release` (once or more): for a caller that reads the body itself to its end, without
+ * the extra stream `charged` puts in front of it to notice that end.
+ */
+export async function chargedUntilReleased(
+  budget: SubrequestBudget | undefined,
+  request: () => Promise<Response>,
+): Promise<{ response: Response; release: () => void }> {
+  if (budget === undefined) return { response: await request(), release: () => {} }
   budget.spend()
   await budget.connection()
   let response: Response
@@ -127,7 +141,13 @@ export async function charged(budget: SubrequestBudget | undefined, request: () 
     budget.release()
     throw error
   }
-  return releasedWhenRead(response, () => budget.release())
+  let released = false
+  const release = () => {
+    if (released) return
+    released = true
+    budget.release()
+  }
+  return { response, release }
 }
 
 /** The response with `release` called once its body has been read to the end, cancelled or failed. */

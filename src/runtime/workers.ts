@@ -20,7 +20,7 @@ import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
 import { readAttachRequest, RouteObjectProvider, serveAttachment, type AttachToObject } from '../edge/route-object'
 import { EventBudget } from '../edge/event-budget'
-import { charged, chargeOutgoingRequests, MAX_CONNECTIONS, SubrequestBudget } from '../edge/subrequest-budget'
+import { chargedUntilReleased, chargeOutgoingRequests, MAX_CONNECTIONS, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
 import { MemoryProvider } from '../providers/memory/memory-provider'
 import { sharedConnection } from '../providers/nats/nats-connection'
@@ -96,7 +96,7 @@ export class RouteReader {
 function routeReadersThrough(readers: ObjectNamespace): NonNullable<Platform['routeReaders']> {
   const attach: AttachToObject = (name, body, signal) =>
     // The attachment is a subrequest of the stream's request, holding a connection while it is open.
-    charged(invocation.getStore()?.requests, () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
+    chargedUntilReleased(invocation.getStore()?.requests, () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
   return (provider: Provider) => (provider instanceof MemoryProvider ? provider : new RouteObjectProvider(provider, attach))
 }
 
