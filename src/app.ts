@@ -21,7 +21,7 @@ import { defaultLimits, type Limits } from './limits/limits'
 import { checkParameterSizes, limitRequestSize } from './limits/request-size'
 import { overloaded, streamLimit } from './limits/stream-limit'
 import { silentLogger, type Logger } from './log'
-import { providerKey, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
+import { providerKey, type Provider, type ProviderRegistry, type ResolvedRoute } from './providers/provider'
 import { plainBatchRenderer, type FrameRendering } from './relay/frame-renderer'
 import { combineHooks } from './relay/hooks'
 import { relay, type BatchRenderer, type RelayHooks, type RelayStream, type StreamBudget } from './relay/relay'
@@ -65,6 +65,20 @@ export interface AppOptions {
   eventStreamResponse?: (request: Request, stream: EventStreamOptions) => Response
   /** The budget of the request being served, where the platform limits it (Workers: subrequests, and events for CPU time). */
   streamBudget?: () => StreamBudget | undefined
+  /**
+   * Serves a stream elsewhere once this app has accepted it (every refusal answered here, before any
+   * I/O): Workers hand a broker route's streams to the route's Durable Object, which runs them with
+   * the same app. Undefined: the stream is served here.
+   */
+  streamElsewhere?: (stream: AcceptedStream) => Promise<Response> | undefined
+}
+
+/** A stream the app accepted: its request, the GraphQL parameters read from it, and what it reads. */
+export interface AcceptedStream {
+  request: Request
+  params: Record<string, unknown>
+  route: ResolvedRoute
+  provider: Provider
 }
 
 /** The variables the app's middleware puts on the request context. */
@@ -138,6 +152,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
       log('warn', 'stream.overloaded', { open: limit.open(), max: maxStreams })
       throw overloaded(maxStreams, retryMs)
     }
+    const elsewhere = options.streamElsewhere?.({ request: c.req.raw, params, route, provider })
+    if (elsewhere) return elsewhere
     const stream: RelayStream = {
       id: crypto.randomUUID(),
       field: prepared.fieldName,

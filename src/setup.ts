@@ -54,11 +54,8 @@ export interface Platform {
   eventStreamResponse?: AppOptions['eventStreamResponse']
   /** The budget of the request being served, where the platform limits it (Workers: subrequests, and events for CPU time). */
   streamBudget?: () => StreamBudget | undefined
-  /**
-   * Wraps a provider whose streams of one route share one reader elsewhere (Workers: a Durable
-   * Object per route); returns the provider itself where that is not possible.
-   */
-  routeReaders?: (provider: Provider, kind: ProviderKind) => Provider
+  /** Serves accepted streams elsewhere, given this configuration (Workers: a Durable Object per route, see AppOptions.streamElsewhere). */
+  streamElsewhere?: (config: Config) => AppOptions['streamElsewhere']
 }
 
 export interface Server {
@@ -130,10 +127,11 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
     const key = providerKey(route.kind, route.providerId)
     if (providers.has(key)) continue
     const provider = providerFactories[route.kind](route.providerId, context)
-    providers.set(key, platform.routeReaders ? platform.routeReaders(provider, route.kind) : provider)
+    providers.set(key, provider)
     targets.push(...probeTargets(route.kind, route.providerId, env))
   }
   const hooks = platform.hooks?.(config)
+  const streamElsewhere = platform.streamElsewhere?.(config)
   const app = createApp({
     schema,
     providers,
@@ -160,6 +158,7 @@ export function createServerFromEnv(env: Env, platform: Platform = {}): Server {
       : {}),
     ...(platform.eventStreamResponse ? { eventStreamResponse: platform.eventStreamResponse } : {}),
     ...(platform.streamBudget ? { streamBudget: platform.streamBudget } : {}),
+    ...(streamElsewhere ? { streamElsewhere } : {}),
     log,
     ...(hooks ? { hooks } : {}),
   })

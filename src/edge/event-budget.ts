@@ -10,15 +10,15 @@ import type { StreamBudget } from '../relay/relay'
 export class EventBudget implements StreamBudget {
   constructor(
     private readonly maxEvents: number,
-    /** The invocation's other budget (its subrequests), asked after every batch as before. */
-    private readonly requests: StreamBudget,
+    /** The invocation's other budget (its subrequests), asked after every batch as before; none in a route object. */
+    private readonly requests?: StreamBudget,
   ) {}
 
   endsAfterBatch(eventsSent: number): boolean {
-    return this.requests.endsAfterBatch(eventsSent) || eventsSent >= this.maxEvents
+    return (this.requests?.endsAfterBatch(eventsSent) ?? false) || eventsSent >= this.maxEvents
   }
 
   refused(): boolean {
-    return this.requests.refused()
+    return this.requests?.refused() ?? false
   }
 }

@@ -1,206 +1,196 @@
 /**
- * Durable Object fan-out on Workers: one object per route (provider + resolved subjects) reads
- * the broker for every Worker stream of that route, so N viewers of one subject cost one broker
- * connection and, at the head of the log, one consumer instead of N.
+ * Durable Object fan-out on Workers: one object per route (provider + resolved subjects) runs
+ * every Worker stream of that route, so N viewers of one subject cost one broker connection and,
+ * at the head of the log, one consumer instead of N, and each event is rendered once per query,
+ * not once per stream.
  *
- * Inside the object the route is served as the Node entry serves it: one NATS connection, and
- * LiveFanout, which gives streams at the head one shared reader, lets a stream that starts behind
- * read on its own (in the object, on the same connection) until it has caught up and then join,
- * and moves a stream that lets its backlog grow past its limit to a reader of its own, so it never
- * holds up the others.
+ * The Worker accepts a stream as before (CORS, size limits, authentication, the query, the route,
+ * the cursor: every refusal is answered there, before any I/O), then hands it to the route's object
+ * with one request (`streamThroughObject`): the original URL and headers, and the GraphQL parameters
+ * it read. The object runs the same app on it, built from the same environment, as the Node entry
+ * runs it: one NATS connection, LiveFanout giving streams at the head one shared reader (a stream
+ * that starts behind reads on its own until it has caught up and then joins; one whose client
+ * lets its backlog grow past its limit detaches to a reader of its own), and the relay rendering
+ * each event's frame once for every stream of the same query. The object's response is the
+ * stream's SSE body, which the Worker forwards as it comes, whole frames only.
  *
- * A Worker stream attaches with one request to the object (`RouteObjectProvider`): the object's
- * streaming response carries the stream's provider batches as NDJSON lines, which the Worker
- * renders as before. Backpressure runs end to end: the Worker reads the next line only once its
- * client took the last frames, and the object writes the next line only once the last was read.
- * Ids stay broker cursors (the items' positions), so the object holds nothing a resume needs:
- * evicted, restarted or unreachable, its response breaks, the Worker stream fails with
- * UPSTREAM_UNAVAILABLE (a jittered retry, no `complete`), and the client resumes from its last id
- * through a new instance. The object's read lives only while a stream is attached (each attached
- * stream is an open request that keeps the object in memory); with the last one gone it stops.
+ * Ids stay broker cursors, so the object holds nothing a resume needs: evicted, restarted or
+ * unreachable, its response breaks and the Worker ends the stream itself with UPSTREAM_UNAVAILABLE
+ * (a jittered retry, no `complete`); the client resumes from its last id through a new instance. A
+ * stream the object ends (its error or `complete`, `MAX_STREAM_SECONDS`, its event budget) ends with
+ * END_OF_STREAM, which the Worker drops: a body that ends without it was broken. The object's read
+ * lives only while a stream is attached (each is an open request that keeps the object in memory).
  */
-import { StreamError, type ErrorCode } from '../errors'
-import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../providers/provider'
+import { errorBody } from '../errors'
+import type { AcceptedStream } from '../app'
+import type { ResolvedRoute } from '../providers/provider'
+import { startEventStream, HIGH_WATER_BYTES, type EventStreamControl, type EventStreamOptions } from '../sse/event-stream'
+import { errorFrame, jitteredRetryMs, openingFrame, SSE_HEADERS } from '../sse/frames'
 
-/** What a Worker stream sends to attach. */
-interface AttachRequest {
-  route: ResolvedRoute
-  start: StartPosition
-}
-
-/** The last line of a response that ended from the object's side; a broken response has none. */
-type EndLine = { end: true } | { error: { code: ErrorCode; message: string; permanent: boolean } | null }
-
-/** Requests an attachment from the object of the route named `key`; `release` frees its connection once the stream is done with it. */
-export type AttachToObject = (key: string, body: string, signal: AbortSignal) => Promise<{ response: Response; release: () => void }>
+/** Opens a stream on the object of the route named `name`; `release` frees its connection once the Worker is done with the response. */
+export type AttachToObject = (name: string, request: Request) => Promise<{ response: Response; release: () => void }>
 
 /** Names a route's object: every stream of the same provider and resolved names reaches the same one. */
 export const routeObjectName = (route: ResolvedRoute): string =>
   JSON.stringify([route.kind, route.providerId, route.streamName ?? '', ...route.names])
 
-/** The Worker side: each stream's batches come from the route's object. */
-export class RouteObjectProvider implements Provider {
-  constructor(
-    private readonly inner: Provider,
-    private readonly attach: AttachToObject,
-  ) {}
-
-  isValidPosition(position: string, route: ResolvedRoute): boolean {
-    return this.inner.isValidPosition(position, route)
-  }
-
-  async *open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal): AsyncIterable<ProviderItem[]> {
-    if (signal.aborted) return
-    const body: AttachRequest = { route, start }
-    const { response, release } = await this.attach(routeObjectName(route), JSON.stringify(body), signal)
-    if (response.status !== 200 || response.body === null) {
-      release()
-      throw new Error(`the route object answered ${response.status}`)
-    }
-    // The body is read and decoded here, without a decoding stream piped in front: with a thousand
-    // streams of a route each event is a thousand reads, and every stream between costs each of them.
-    const reader = response.body.getReader()
-    const decoder = new TextDecoder()
-    const cancel = () => void reader.cancel().catch(() => {})
-    signal.addEventListener('abort', cancel, { once: true })
-    let buffered = ''
-    try {
-      while (!signal.aborted) {
-        const { done, value } = await reader.read()
-        if (done) throw new Error('the route object went away')
-        buffered += decoder.decode(value, { stream: true })
-        const end = buffered.lastIndexOf('\n')
-        if (end === -1) continue
-        const lines = buffered.slice(0, end).split('\n')
-        buffered = buffered.slice(end + 1)
-        const items: ProviderItem[] = []
-        for (const line of lines) {
-          if (line === '') continue
-          if (line.startsWith('[')) {
-            for (const item of JSON.parse(line) as ProviderItem[]) items.push(item)
-            continue
-          }
-          if (items.length > 0) yield items.splice(0)
-          const last = JSON.parse(line) as EndLine
-          if ('end' in last) return
-          if (last.error) throw new StreamError(last.error.code, last.error.message, last.error.permanent)
-          throw new Error('the route object lost its broker reader')
-        }
-        if (items.length > 0) yield items
-      }
-    } finally {
-      signal.removeEventListener('abort', cancel)
-      cancel()
-      release()
-    }
-  }
-}
-
 const encoder = new TextEncoder()
-const emptyLine = encoder.encode('\n')
-/** Bytes of lines an attachment may have queued for its Worker before the object waits for it to read. */
-const ATTACHMENT_HIGH_WATER_BYTES = 64 * 1024
+/** A comment frame the object writes last on a stream it ended; the Worker drops it. */
+const END_OF_STREAM = encoder.encode(': end\n\n')
+const LF = 10
 
 /**
- * The object's side of one attachment: runs the stream on the object's provider (its LiveFanout)
- * and queues each batch as a line while the Worker keeps up, waiting only once the queue is full.
- * With a thousand streams attached each event is a thousand lines: a line is queued straight on
- * the response's own stream, without a write promise to await or a second queue between.
+ * The Worker side: runs an accepted stream on its route's object and forwards the object's answer:
+ * a refusal as it is (the object's MAX_STREAMS, say), a stream's frames as they come.
  */
-export function serveAttachment(
-  providerOf: (route: ResolvedRoute) => Provider | undefined,
-  request: AttachRequest,
-  workerGone: AbortSignal,
-  keepaliveMs: number,
-): Response {
-  const provider = providerOf(request.route)
-  if (provider === undefined) return new Response('no such provider', { status: 404 })
-  const stop = new AbortController()
-  let output: ReadableStreamDefaultController<Uint8Array> | undefined
-  /** Resolves the line writer waiting for room, once the Worker read (or went away). */
-  let room: (() => void) | undefined
-  const wake = () => {
-    const waiting = room
-    room = undefined
-    waiting?.()
+export async function streamThroughObject(attach: AttachToObject, { request, params, route }: AcceptedStream, retryMs: number): Promise<Response> {
+  const headers = new Headers(request.headers)
+  // The object answers the Worker, not the browser: the Worker's CORS headers are the ones that count.
+  headers.delete('Origin')
+  headers.delete('Content-Length')
+  const forwarded = new Request(request.url, {
+    method: request.method,
+    headers,
+    ...(request.method === 'POST' ? { body: JSON.stringify(params) } : {}),
+    signal: request.signal,
+  })
+  let attached: Awaited<ReturnType<AttachToObject>>
+  try {
+    attached = await attach(routeObjectName(route), forwarded)
+  } catch {
+    return new Response(openingFrame(retryMs) + unavailableFrame(retryMs), { headers: SSE_HEADERS })
   }
-  const readable = new ReadableStream<Uint8Array>(
+  const { response, release } = attached
+  if (response.status !== 200 || response.body === null) {
+    const body = await response.text().finally(release)
+    const answer = new Headers(response.headers)
+    for (const name of [...answer.keys()]) if (name.startsWith('access-control-') || name === 'vary') answer.delete(name)
+    return new Response(body, { status: response.status, headers: answer })
+  }
+  return new Response(forwardedFrames(response.body, release, retryMs), { headers: SSE_HEADERS })
+}
+
+const unavailableFrame = (retryMs: number): string =>
+  errorFrame(JSON.stringify(errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')), jitteredRetryMs(retryMs))
+
+/**
+ * The object's SSE body as whole frames: a frame split between two reads is held back until its
+ * end arrives, so that a body that breaks can be followed by an error frame the client reads as one.
+ * The usual read ends with its last frame: the last two bytes say so, and it goes on as it came.
+ */
+function forwardedFrames(body: ReadableStream<Uint8Array>, release: () => void, retryMs: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  /** Bytes after the last whole frame received. */
+  let partial: Uint8Array | undefined
+  let endedByObject = false
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, broken: boolean) => {
+    release()
+    if (broken) controller.enqueue(encoder.encode(unavailableFrame(retryMs)))
+    controller.close()
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        let read: ReadableStreamReadResult<Uint8Array>
+        try {
+          read = await reader.read()
+        } catch {
+          finish(controller, true)
+          return
+        }
+        if (read.done) {
+          finish(controller, !endedByObject)
+          return
+        }
+        let bytes = read.value
+        if (partial !== undefined) {
+          const joined = new Uint8Array(partial.byteLength + bytes.byteLength)
+          joined.set(partial)
+          joined.set(bytes, partial.byteLength)
+          bytes = joined
+          partial = undefined
+        }
+        let whole = wholeFramesEnd(bytes)
+        if (whole < bytes.byteLength) partial = bytes.slice(whole)
+        if (endsWithEndOfStream(bytes, whole)) {
+          endedByObject = true
+          whole -= END_OF_STREAM.byteLength
+        }
+        if (whole > 0) {
+          controller.enqueue(whole === bytes.byteLength ? bytes : bytes.subarray(0, whole))
+          return
+        }
+      }
+    },
+    cancel(reason) {
+      release()
+      return reader.cancel(reason)
+    },
+  })
+}
+
+/** Where the last whole frame of `bytes` ends (0: none does). */
+function wholeFramesEnd(bytes: Uint8Array): number {
+  const length = bytes.byteLength
+  if (length >= 2 && bytes[length - 1] === LF && bytes[length - 2] === LF) return length
+  for (let i = length - 1; i > 0; i--) if (bytes[i] === LF && bytes[i - 1] === LF) return i + 1
+  return 0
+}
+
+/** Whether the whole frames of `bytes`, up to `end`, finish with END_OF_STREAM (the frames start at 0). */
+function endsWithEndOfStream(bytes: Uint8Array, end: number): boolean {
+  const start = end - END_OF_STREAM.byteLength
+  if (start < 0 || (start > 0 && (bytes[start - 1] !== LF || bytes[start - 2] !== LF))) return false
+  for (let i = 0; i < END_OF_STREAM.byteLength; i++) if (bytes[start + i] !== END_OF_STREAM[i]) return false
+  return true
+}
+
+/**
+ * The object side: a stream's response (the app's `eventStreamResponse`), its frames queued on
+ * the response's own stream up to HIGH_WATER_BYTES before the relay waits, ended with
+ * END_OF_STREAM when the stream ends from here. The streams of a route at the head write the same
+ * frame one after another: its bytes are encoded once.
+ */
+export function objectEventStream(request: Request, options: EventStreamOptions): Response {
+  let control: EventStreamControl | undefined
+  // workerd calls pull() from inside start(), at the opening frame's enqueue: before `control` is set.
+  const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        output = controller
+        control = startEventStream(options, {
+          write: (text) => controller.enqueue(encoded(text)),
+          hasRoom: () => (controller.desiredSize ?? 0) > 0,
+          close() {
+            try {
+              controller.enqueue(END_OF_STREAM)
+              controller.close()
+            } catch {
+              // cancelled by the Worker meanwhile
+            }
+          },
+        })
       },
-      pull: wake,
-      // The Worker stream went away (its client left, or it was cut): the reader is released.
+      pull() {
+        control?.wake()
+      },
       cancel() {
-        stop.abort()
+        control?.finish('client-gone')
       },
     },
-    { highWaterMark: ATTACHMENT_HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+    { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
   )
-  const write = (bytes: Uint8Array): boolean => {
-    if (stop.signal.aborted || output === undefined) return false
-    try {
-      output.enqueue(bytes)
-      return true
-    } catch {
-      stop.abort() // cancelled between our check and the enqueue
-      return false
-    }
-  }
-  stop.signal.addEventListener('abort', wake, { once: true })
-  workerGone.addEventListener('abort', () => stop.abort(), { once: true })
-  // A cancelled response is noticed at the next write, so an idle one gets an empty line now and then.
-  const keepalive = setInterval(() => {
-    if ((output?.desiredSize ?? 0) > 0) write(emptyLine)
-  }, keepaliveMs)
-  stop.signal.addEventListener('abort', () => clearInterval(keepalive), { once: true })
-  void (async () => {
-    let last: EndLine = { end: true }
-    try {
-      for await (const batch of provider.open(request.route, request.start, stop.signal)) {
-        if (!write(batchLine(batch))) break
-        // Backpressure: the next batch is taken from the provider only once the Worker made room.
-        if ((output?.desiredSize ?? 0) <= 0 && !stop.signal.aborted) await new Promise<void>((resolve) => (room = resolve))
-      }
-    } catch (error) {
-      if (stop.signal.aborted) return
-      last = { error: error instanceof StreamError ? { code: error.code, message: error.message, permanent: error.permanent } : null }
-    }
-    if (stop.signal.aborted) return
-    clearInterval(keepalive)
-    if (write(encoder.encode(`${JSON.stringify(last)}\n`))) output?.close()
-  })()
-  return new Response(readable, { headers: { 'Content-Type': 'application/x-ndjson' } })
+  // The Worker stream went away (its client left, or it was cut): the stream's reader is released.
+  request.signal.addEventListener('abort', () => control?.finish('client-gone'), { once: true })
+  return new Response(body, { headers: SSE_HEADERS })
 }
 
-/**
- * Each item is serialized once, however many streams it goes to (the hub hands every stream the
- * same objects); a batch of one item, the usual one at the head, is its line's bytes, encoded once
- * and queued as they are on every stream.
- */
-const itemJson = new WeakMap<ProviderItem, string>()
-const singleItemLine = new WeakMap<ProviderItem, Uint8Array>()
+let lastText = ''
+let lastBytes = encoder.encode('')
 
-function batchLine(batch: readonly ProviderItem[]): Uint8Array {
-  const only = batch.length === 1 ? batch[0] : undefined
-  const cached = only && singleItemLine.get(only)
-  if (cached) return cached
-  let line = '['
-  for (let i = 0; i < batch.length; i++) {
-    const item = batch[i] as ProviderItem
-    let json = itemJson.get(item)
-    if (json === undefined) {
-      json = JSON.stringify(item)
-      itemJson.set(item, json)
-    }
-    line += i === 0 ? json : `,${json}`
+function encoded(text: string): Uint8Array {
+  if (text !== lastText) {
+    lastText = text
+    lastBytes = encoder.encode(text)
   }
-  const bytes = encoder.encode(`${line}]\n`)
-  if (only) singleItemLine.set(only, bytes)
-  return bytes
-}
-
-export function readAttachRequest(value: unknown): AttachRequest | undefined {
-  if (typeof value !== 'object' || value === null || !('route' in value) || !('start' in value)) return undefined
-  return value as AttachRequest
+  return lastBytes
 }

@@ -11,20 +11,20 @@
  * ends after MAX_STREAM_EVENTS events (an EventBudget), before its CPU time could pass the platform's limit.
  *
  * With the `ROUTE_READERS` Durable Object binding (on in the shipped wrangler.toml), the streams
- * of a JetStream, Kafka or Redis route read through one RouteReader object per route
- * (src/edge/route-object.ts); without it, each stream reads the broker itself.
+ * of a JetStream, Kafka or Redis route run in one RouteReader object per route, which the Worker
+ * hands each stream it accepted to (src/edge/route-object.ts); without it, each stream reads the
+ * broker itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ExecutionContext } from 'hono'
 import { ConfigError, type Env } from '../config/env'
 import { errorBody } from '../errors'
-import { readAttachRequest, RouteObjectProvider, serveAttachment, type AttachToObject } from '../edge/route-object'
+import { objectEventStream, streamThroughObject, type AttachToObject } from '../edge/route-object'
 import { EventBudget } from '../edge/event-budget'
 import { chargedUntilReleased, chargeOutgoingRequests, MAX_CONNECTIONS, SubrequestBudget } from '../edge/subrequest-budget'
 import { fetchProbe, probeProviders } from '../probes/provider-probes'
 import { MemoryProvider } from '../providers/memory/memory-provider'
 import { sharedConnection } from '../providers/nats/nats-connection'
-import { providerKey, type Provider } from '../providers/provider'
 import { cloudflareUpstashClient } from '../providers/redis/upstash-cloudflare'
 import { createServerFromEnv, type Platform, type Server } from '../setup'
 
@@ -34,7 +34,7 @@ const ROUTE_READERS = 'ROUTE_READERS'
 /** What the Worker uses of a Durable Object namespace binding. */
 interface ObjectNamespace {
   idFromName(name: string): unknown
-  get(id: unknown): { fetch(url: string, init: RequestInit): Promise<Response> }
+  get(id: unknown): { fetch(request: Request): Promise<Response> }
 }
 
 let server: Promise<Server> | undefined
@@ -49,7 +49,7 @@ export default {
     let built: Server
     try {
       const readers = objectNamespace(env)
-      server ??= buildServer(pickStrings(env), readers ? { routeReaders: routeReadersThrough(readers) } : {})
+      server ??= buildServer(pickStrings(env), readers ? { streamElsewhere: streamsThrough(readers) } : {})
       built = await server
     } catch (error) {
       console.error(`edge-stream: invalid configuration: ${error instanceof ConfigError ? error.message : String(error)}`)
@@ -69,11 +69,14 @@ export default {
   },
 }
 
+/** The event budget of the stream an object's request runs: the CPU time of its rendering is that request's. */
+const objectStream = new AsyncLocalStorage<EventBudget>()
+
 /**
- * The Durable Object reading one route for every Worker stream attached to it: the route's
- * streams are served through LiveFanout (for JetStream on one NATS connection, as on Node; for
- * Kafka and Redis with one poll loop at the head), and each attached stream's batches go back
- * as the lines of its streaming response (src/edge/route-object.ts).
+ * The Durable Object running the streams of one route: the app as the Worker builds it, its
+ * providers read through LiveFanout (for JetStream on one NATS connection, as on Node; for Kafka
+ * and Redis with one poll loop at the head), and each stream's SSE body the answer to the Worker's
+ * request (src/edge/route-object.ts).
  */
 export class RouteReader {
   private server: Promise<Server> | undefined
@@ -84,20 +87,24 @@ export class RouteReader {
   ) {}
 
   async fetch(request: Request): Promise<Response> {
-    const attach = readAttachRequest(await request.json().catch(() => undefined))
-    if (attach === undefined) return new Response('an attach request is { route, start }', { status: 400 })
-    this.server ??= buildServer(pickStrings(this.env), { natsConnector: sharedConnection, shareLiveReads: true, shareLivePolls: true })
-    const { providers, config } = await this.server
-    return serveAttachment((route) => providers.get(providerKey(route.kind, route.providerId)), attach, request.signal, Math.min(config.heartbeatMs, 5000))
+    this.server ??= buildServer(pickStrings(this.env), {
+      natsConnector: sharedConnection,
+      shareLiveReads: true,
+      shareLivePolls: true,
+      eventStreamResponse: objectEventStream,
+      streamBudget: () => objectStream.getStore(),
+    })
+    const { app, config } = await this.server
+    return objectStream.run(new EventBudget(config.maxStreamEvents), () => app.fetch(request))
   }
 }
 
-/** Broker providers read through the route's object; the in-memory one (a demo) is read where it is. */
-function routeReadersThrough(readers: ObjectNamespace): NonNullable<Platform['routeReaders']> {
-  const attach: AttachToObject = (name, body, signal) =>
+/** The streams of broker providers run in their route's object; those of the in-memory one (a demo) where they are. */
+function streamsThrough(readers: ObjectNamespace): NonNullable<Platform['streamElsewhere']> {
+  const attach: AttachToObject = (name, request) =>
     // The attachment is a subrequest of the stream's request, holding a connection while it is open.
-    chargedUntilReleased(invocation.getStore()?.requests, () => readers.get(readers.idFromName(name)).fetch('https://route-reader/attach', { method: 'POST', body, signal }))
-  return (provider: Provider) => (provider instanceof MemoryProvider ? provider : new RouteObjectProvider(provider, attach))
+    chargedUntilReleased(invocation.getStore()?.requests, () => readers.get(readers.idFromName(name)).fetch(request))
+  return (config) => (stream) => (stream.provider instanceof MemoryProvider ? undefined : streamThroughObject(attach, stream, config.retryMs))
 }
 
 function objectNamespace(env: Env): ObjectNamespace | undefined {
@@ -117,9 +124,9 @@ async function buildServer(env: Env, runtime: Partial<Platform> = {}): Promise<S
     }
   }
   return createServerFromEnv(env, {
+    streamBudget: () => invocation.getStore()?.stream,
     ...runtime,
     upstashClient: cloudflareUpstashClient,
-    streamBudget: () => invocation.getStore()?.stream,
     readFile: (file) => {
       const text = files.get(file)
       if (text === undefined) throw new Error(`${file} is not bundled`)

@@ -138,3 +138,76 @@ describe('Durable Object fan-out of a JetStream route on Workers', () => {
     expect(rest.map((event) => JSON.parse(event.data).data.events.n)).toEqual(Array.from({ length: next - 1 - from }, (_, i) => from + 1 + i))
   })
 })
+
+describe('the limits of a stream run in the route object', () => {
+  let nats: NatsServer
+  let admin: JetStreamAdmin
+  let target: RouteObjectsTarget
+  const stream = uniqueName('objlimits')
+  const subject = `t.${stream}.a`
+  const url = (params: Record<string, string> = {}) => streamUrl(target.baseUrl, eventsQuery(stream, 'a'), params)
+
+  beforeAll(async () => {
+    nats = await startNatsServer(currentNatsServerBinary())
+    admin = await connectJetStream(nats.wsUrl)
+    await admin.createStream({ name: stream, subjects: [`t.${stream}.>`] })
+    target = await startWorkerWithRouteObjects({ SCHEMA: testSchema, NATS_DEFAULT_URL: nats.wsUrl, HEARTBEAT_SECONDS: '1', MAX_STREAM_EVENTS: '25', MAX_STREAMS: '2' })
+  })
+  afterAll(async () => {
+    await target?.close()
+    await admin?.close()
+    await nats?.stop()
+  })
+
+  it('MAX_STREAM_EVENTS: the object ends the stream after the batch that reaches it, cleanly, and it resumes exactly', async () => {
+    const total = 120
+    const received: number[] = []
+    let ends = 0
+    let done = false
+    const follow = async () => {
+      let lastEventId: string | undefined
+      for (let connections = 0; !done && connections < 50; connections++) {
+        const headers: Record<string, string> = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }
+        const connection = await openSse(url(lastEventId === undefined ? { from: 'earliest' } : {}), { headers })
+        expect(connection.status).toBe(200)
+        for (let event = await connection.next(); event !== undefined; event = await connection.next()) {
+          expect(event.event).toBe('next')
+          received.push(JSON.parse(event.data).data.events.n)
+          lastEventId = event.id
+          if (received.length === total) done = true
+          if (done) break
+        }
+        connection.cut()
+        if (done) break
+        // Ended by the object, as at MAX_STREAM_SECONDS: no error, no complete, nothing of the object's own framing.
+        expect(connection.raw()).not.toMatch(/event: (complete|error)/)
+        expect(connection.raw()).not.toContain(': end')
+        ends++
+      }
+    }
+    const following = follow()
+    // Chunks of 10, each once the last arrived: a connection's batches stay small, so it ends within a chunk past 25.
+    for (let chunk = 0; chunk < total / 10; chunk++) {
+      await admin.publish(subject, Array.from({ length: 10 }, (_, i) => ({ n: chunk * 10 + i })))
+      await expect.poll(() => received.length, { timeout: 30_000 }).toBe((chunk + 1) * 10)
+    }
+    await following
+    expect(received).toEqual(Array.from({ length: total }, (_, n) => n))
+    expect(ends).toBeGreaterThanOrEqual(Math.floor(total / 35))
+  })
+
+  it('MAX_STREAMS holds per route object: the object’s 503 OVERLOADED reaches the client as the object answered it', async () => {
+    // A route of its own, so that its object holds no stream of the other case.
+    const otherRoute = streamUrl(target.baseUrl, eventsQuery(stream, 'b'))
+    const open = [await openSse(otherRoute), await openSse(otherRoute)]
+    try {
+      expect(open.map((connection) => connection.status)).toEqual([200, 200])
+      const refused = await fetch(otherRoute)
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('Retry-After')).toMatch(/^\d+$/)
+      expect((await refused.json()).errors[0].extensions.code).toBe('OVERLOADED')
+    } finally {
+      for (const connection of open) connection.cut()
+    }
+  })
+})
