@@ -12,14 +12,17 @@
  * that starts behind reads on its own until it has caught up and then joins; one whose client
  * lets its backlog grow past its limit detaches to a reader of its own), and the relay rendering
  * each event's frame once for every stream of the same query. The object's response is the
- * stream's SSE body, which the Worker forwards as it comes, whole frames only.
+ * stream's SSE body, which the Worker hands to the client unread (workerd pipes it natively: a
+ * delivery costs the Worker no JavaScript).
  *
- * Ids stay broker cursors, so the object holds nothing a resume needs: evicted, restarted or
- * unreachable, its response breaks and the Worker ends the stream itself with UPSTREAM_UNAVAILABLE
- * (a jittered retry, no `complete`); the client resumes from its last id through a new instance. A
- * stream the object ends (its error or `complete`, `MAX_STREAM_SECONDS`, its event budget) ends with
- * END_OF_STREAM, which the Worker drops: a body that ends without it was broken. The object's read
- * lives only while a stream is attached (each is an open request that keeps the object in memory).
+ * Ids stay broker cursors, so the object holds nothing a resume needs. Evicted, restarted or reset,
+ * its response breaks, and the client's response ends as a cut connection would: no error frame,
+ * no `complete`. The break may fall inside a frame, which the Worker cannot see without reading
+ * every chunk; EventSource drops a frame that never reached its blank line, so its last id is that
+ * of the last whole frame, and it reconnects after the stream's `retry` and resumes from there
+ * through a new instance. An object that cannot be reached gets UPSTREAM_UNAVAILABLE from the
+ * Worker (a jittered retry). The object's read lives only while a stream is attached (each is an
+ * open request that keeps the object in memory).
  */
 import { errorBody } from '../errors'
 import type { AcceptedStream } from '../app'
@@ -27,7 +30,7 @@ import type { ResolvedRoute } from '../providers/provider'
 import { startEventStream, HIGH_WATER_BYTES, type EventStreamControl, type EventStreamOptions } from '../sse/event-stream'
 import { errorFrame, jitteredRetryMs, openingFrame, SSE_HEADERS } from '../sse/frames'
 
-/** Opens a stream on the object of the route named `name`; `release` frees its connection once the Worker is done with the response. */
+/** Opens a stream on the object of the route named `name`; `release` frees its connection once the Worker has read a refusal. */
 export type AttachToObject = (name: string, request: Request) => Promise<{ response: Response; release: () => void }>
 
 /** Names a route's object: every stream of the same provider and resolved names reaches the same one. */
@@ -35,13 +38,11 @@ export const routeObjectName = (route: ResolvedRoute): string =>
   JSON.stringify([route.kind, route.providerId, route.streamName ?? '', ...route.names])
 
 const encoder = new TextEncoder()
-/** A comment frame the object writes last on a stream it ended; the Worker drops it. */
-const END_OF_STREAM = encoder.encode(': end\n\n')
-const LF = 10
 
 /**
  * The Worker side: runs an accepted stream on its route's object and forwards the object's answer:
- * a refusal as it is (the object's MAX_STREAMS, say), a stream's frames as they come.
+ * a refusal as it is (the object's MAX_STREAMS, say), a stream's body byte for byte. An object that
+ * cannot be reached gets the stream's opening frame and UPSTREAM_UNAVAILABLE from the Worker.
  */
 export async function streamThroughObject(attach: AttachToObject, { request, params, route }: AcceptedStream, retryMs: number): Promise<Response> {
   const headers = new Headers(request.headers)
@@ -67,88 +68,17 @@ export async function streamThroughObject(attach: AttachToObject, { request, par
     for (const name of [...answer.keys()]) if (name.startsWith('access-control-') || name === 'vary') answer.delete(name)
     return new Response(body, { status: response.status, headers: answer })
   }
-  return new Response(forwardedFrames(response.body, release, retryMs), { headers: SSE_HEADERS })
+  // The stream's body goes to the client unread: workerd pipes it without running JavaScript per
+  // chunk. Its connection stays held until the invocation ends (the stream is all it does).
+  return new Response(response.body, { headers: SSE_HEADERS })
 }
 
 const unavailableFrame = (retryMs: number): string =>
   errorFrame(JSON.stringify(errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')), jitteredRetryMs(retryMs))
 
 /**
- * The object's SSE body as whole frames: a frame split between two reads is held back until its
- * end arrives, so that a body that breaks can be followed by an error frame the client reads as one.
- * The usual read ends with its last frame: the last two bytes say so, and it goes on as it came.
- */
-function forwardedFrames(body: ReadableStream<Uint8Array>, release: () => void, retryMs: number): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
-  /** Bytes after the last whole frame received. */
-  let partial: Uint8Array | undefined
-  let endedByObject = false
-  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, broken: boolean) => {
-    release()
-    if (broken) controller.enqueue(encoder.encode(unavailableFrame(retryMs)))
-    controller.close()
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        let read: ReadableStreamReadResult<Uint8Array>
-        try {
-          read = await reader.read()
-        } catch {
-          finish(controller, true)
-          return
-        }
-        if (read.done) {
-          finish(controller, !endedByObject)
-          return
-        }
-        let bytes = read.value
-        if (partial !== undefined) {
-          const joined = new Uint8Array(partial.byteLength + bytes.byteLength)
-          joined.set(partial)
-          joined.set(bytes, partial.byteLength)
-          bytes = joined
-          partial = undefined
-        }
-        let whole = wholeFramesEnd(bytes)
-        if (whole < bytes.byteLength) partial = bytes.slice(whole)
-        if (endsWithEndOfStream(bytes, whole)) {
-          endedByObject = true
-          whole -= END_OF_STREAM.byteLength
-        }
-        if (whole > 0) {
-          controller.enqueue(whole === bytes.byteLength ? bytes : bytes.subarray(0, whole))
-          return
-        }
-      }
-    },
-    cancel(reason) {
-      release()
-      return reader.cancel(reason)
-    },
-  })
-}
-
-/** Where the last whole frame of `bytes` ends (0: none does). */
-function wholeFramesEnd(bytes: Uint8Array): number {
-  const length = bytes.byteLength
-  if (length >= 2 && bytes[length - 1] === LF && bytes[length - 2] === LF) return length
-  for (let i = length - 1; i > 0; i--) if (bytes[i] === LF && bytes[i - 1] === LF) return i + 1
-  return 0
-}
-
-/** Whether the whole frames of `bytes`, up to `end`, finish with END_OF_STREAM (the frames start at 0). */
-function endsWithEndOfStream(bytes: Uint8Array, end: number): boolean {
-  const start = end - END_OF_STREAM.byteLength
-  if (start < 0 || (start > 0 && (bytes[start - 1] !== LF || bytes[start - 2] !== LF))) return false
-  for (let i = 0; i < END_OF_STREAM.byteLength; i++) if (bytes[start + i] !== END_OF_STREAM[i]) return false
-  return true
-}
-
-/**
  * The object side: a stream's response (the app's `eventStreamResponse`), its frames queued on
- * the response's own stream up to HIGH_WATER_BYTES before the relay waits, ended with
- * END_OF_STREAM when the stream ends from here. The streams of a route at the head write the same
+ * the response's own stream up to HIGH_WATER_BYTES before the relay waits. The streams of a route at the head write the same
  * frame one after another: its bytes are encoded once.
  */
 export function objectEventStream(request: Request, options: EventStreamOptions): Response {
@@ -162,7 +92,6 @@ export function objectEventStream(request: Request, options: EventStreamOptions)
           hasRoom: () => (controller.desiredSize ?? 0) > 0,
           close() {
             try {
-              controller.enqueue(END_OF_STREAM)
               controller.close()
             } catch {
               // cancelled by the Worker meanwhile

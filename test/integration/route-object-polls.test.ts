@@ -8,6 +8,7 @@ import { uniqueName } from '../support/random'
 import { pairQuery as redisPairQuery, RedisAdmin, redisEnv, streamKey } from '../support/redis'
 import { Follower } from '../support/resuming-follower'
 import { streamUrl } from '../support/schemas'
+import { openSse, type SseConnection } from '../support/sse-client'
 import { startUpstashRestServer } from '../support/upstash-rest-server'
 import { startWorkerWithRouteObjects, type RouteObjectsTarget } from '../support/workers-route-objects'
 
@@ -138,6 +139,13 @@ function expectEveryEventOnce(follower: Follower, ns: number[], laneOf: (n: numb
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
+/** Reads `connection` to its end, as EventSource would until it reconnects: how many `next` events it got. */
+async function drained(connection: SseConnection): Promise<number> {
+  let events = 0
+  for (let event = await connection.next(); event !== undefined; event = await connection.next()) if (event.event === 'next') events++
+  return events
+}
+
 describe.each<[string, () => Promise<Broker>]>([
   ['Kafka (Redpanda HTTP Proxy)', () => kafkaBroker('redpanda')],
   ['Kafka (Upstash REST)', () => kafkaBroker('upstash')],
@@ -226,12 +234,18 @@ describe.each<[string, () => Promise<Broker>]>([
 
   it('the object aborted mid-stream: every stream ends without complete and resumes exactly through a new instance', async () => {
     await useNewRoute()
+    // One stream read raw, to see how a broken object ends its client's response.
+    const watched = await openSse(url())
+    const watchedEnds = drained(watched)
     const followers = await attachedFollowers(STREAMS)
     try {
       const first = next
       await publish(100)
       await expect.poll(() => allHaveAllSince(followers, first), { timeout: 30_000 }).toBe(true)
       await target.abortRoute(routeObjectName(route.route))
+      // As a cut connection ends: no error frame, no complete (the Worker does not read the body).
+      expect(await watchedEnds, 'events the raw stream got before the break').toBeGreaterThan(0)
+      expect(watched.raw()).not.toMatch(/event: (complete|error)/)
       await publish(100)
       await expect.poll(() => followers.every((f) => f.ends > 0), { timeout: 30_000 }).toBe(true)
       await publish(100)
@@ -240,6 +254,7 @@ describe.each<[string, () => Promise<Broker>]>([
       // Resumed streams read behind on their own in the new instance, then share its reader again as events flow.
       await oneReaderAtTheHead(followers)
     } finally {
+      watched.cut()
       await Promise.all(followers.map((f) => f.stop()))
     }
   })
