@@ -19,7 +19,8 @@
  * its response breaks, and the client's response ends as a cut connection would: no error frame,
  * no `complete`. The break may fall inside a frame, which the Worker cannot see without reading
  * every chunk; EventSource drops a frame that never reached its blank line, so its last id is that
- * of the last whole frame, and it reconnects after the stream's `retry` and resumes from there
+ * of the last whole frame, and it reconnects after the stream's `retry` (jittered in the opening
+ * frame, so the clients of one object come back spread out) and resumes from there
  * through a new instance. An object that cannot be reached gets UPSTREAM_UNAVAILABLE from the
  * Worker (a jittered retry). The object's read lives only while a stream is attached (each is an
  * open request that keeps the object in memory).
@@ -79,15 +80,18 @@ const unavailableFrame = (retryMs: number): string =>
 /**
  * The object side: a stream's response (the app's `eventStreamResponse`), its frames queued on
  * the response's own stream up to HIGH_WATER_BYTES before the relay waits. The streams of a route at the head write the same
- * frame one after another: its bytes are encoded once.
+ * frame one after another: its bytes are encoded once. The opening frame's `retry` is jittered:
+ * an object that breaks cuts all its streams at once, and the Worker, which does not read their
+ * bytes, can append no jittered error frame then, so the clients' delay is the one they opened with.
  */
 export function objectEventStream(request: Request, options: EventStreamOptions): Response {
+  const spreadOptions = { ...options, retryMs: jitteredRetryMs(options.retryMs) }
   let control: EventStreamControl | undefined
   // workerd calls pull() from inside start(), at the opening frame's enqueue: before `control` is set.
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        control = startEventStream(options, {
+        control = startEventStream(spreadOptions, {
           write: (text) => controller.enqueue(encoded(text)),
           hasRoom: () => (controller.desiredSize ?? 0) > 0,
           close() {

@@ -116,6 +116,38 @@ describe('Durable Object fan-out of a JetStream route on Workers', () => {
     }
   })
 
+  it('streams through the object open with a jittered retry: the clients of a broken object come back spread out', async () => {
+    // A route of its own: these streams only open.
+    const spreadRoute = streamUrl(target.baseUrl, eventsQuery(stream, 'spread'))
+    const cut = new AbortController()
+    const openingFrame = async () => {
+      const response = await fetch(spreadRoute, { signal: cut.signal })
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      const decoder = new TextDecoder()
+      let text = ''
+      while (!text.includes('\n\n')) {
+        const { done, value } = await reader.read()
+        if (done) break
+        text += decoder.decode(value, { stream: true })
+      }
+      return text
+    }
+    try {
+      const retries = (await Promise.all(Array.from({ length: 10 }, openingFrame))).map((text) => {
+        expect(text).toMatch(/^retry: \d+\n: ok\n\n/)
+        return Number(/^retry: (\d+)/.exec(text)?.[1])
+      })
+      // RETRY_MS is 2000 here: each between it and twice it, and not all alike.
+      for (const retry of retries) {
+        expect(retry).toBeGreaterThanOrEqual(2000)
+        expect(retry).toBeLessThanOrEqual(4000)
+      }
+      expect(new Set(retries).size).toBeGreaterThan(1)
+    } finally {
+      cut.abort()
+    }
+  })
+
   it('a stream that starts behind catches up on its own and attaches: nothing lost or repeated', async () => {
     const followers = await attachedFollowers(10)
     const late = new Follower(url({ from: 'earliest' }))
