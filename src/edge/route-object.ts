@@ -28,7 +28,7 @@
 import { errorBody } from '../errors'
 import type { AcceptedStream } from '../app'
 import type { ResolvedRoute } from '../providers/provider'
-import { startEventStream, HIGH_WATER_BYTES, type EventStreamControl, type EventStreamOptions } from '../sse/event-stream'
+import { createEventStream, type EventStreamOptions } from '../sse/event-stream'
 import { errorFrame, jitteredRetryMs, openingFrame, SSE_HEADERS } from '../sse/frames'
 
 /** Opens a stream on the object of the route named `name`; `release` frees its connection once the Worker has read a refusal. */
@@ -85,35 +85,8 @@ const unavailableFrame = (retryMs: number): string =>
  * bytes, can append no jittered error frame then, so the clients' delay is the one they opened with.
  */
 export function objectEventStream(request: Request, options: EventStreamOptions): Response {
-  const spreadOptions = { ...options, retryMs: jitteredRetryMs(options.retryMs) }
-  let control: EventStreamControl | undefined
-  // workerd calls pull() from inside start(), at the opening frame's enqueue: before `control` is set.
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        control = startEventStream(spreadOptions, {
-          write: (text) => controller.enqueue(encoded(text)),
-          hasRoom: () => (controller.desiredSize ?? 0) > 0,
-          close() {
-            try {
-              controller.close()
-            } catch {
-              // cancelled by the Worker meanwhile
-            }
-          },
-        })
-      },
-      pull() {
-        control?.wake()
-      },
-      cancel() {
-        control?.finish('client-gone')
-      },
-    },
-    { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
-  )
   // The Worker stream went away (its client left, or it was cut): the stream's reader is released.
-  request.signal.addEventListener('abort', () => control?.finish('client-gone'), { once: true })
+  const body = createEventStream({ ...options, retryMs: jitteredRetryMs(options.retryMs), clientSignal: request.signal }, encoded)
   return new Response(body, { headers: SSE_HEADERS })
 }
 

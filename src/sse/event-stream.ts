@@ -142,8 +142,11 @@ function finishAtDeadline(stream: EventStream): void {
   stream.finish('max-duration')
 }
 
-/** The stream as a web ReadableStream of bytes, for a `Response` body. */
-export function createEventStream(options: EventStreamOptions): ReadableStream<Uint8Array> {
+/**
+ * The stream as a web ReadableStream of bytes, for a `Response` body. `encode` may hand several
+ * streams the same bytes for the same text (the route object's streams write alike frames in turn).
+ */
+export function createEventStream(options: EventStreamOptions, encode: (text: string) => Uint8Array = (text) => encoder.encode(text)): ReadableStream<Uint8Array> {
   // workerd calls pull() from inside start(), at the opening frame's enqueue: before `control`
   // is set, when no writer can be waiting yet.
   let control: EventStreamControl | undefined
@@ -151,13 +154,13 @@ export function createEventStream(options: EventStreamOptions): ReadableStream<U
     {
       start(controller) {
         control = startEventStream(options, {
-          write: (text) => controller.enqueue(encoder.encode(text)),
+          write: (text) => controller.enqueue(encode(text)),
           hasRoom: () => (controller.desiredSize ?? 0) > 0,
           close() {
             try {
               controller.close()
             } catch {
-              // already closed or errored by the runtime
+              // already closed or errored by the runtime, or cancelled by the reader meanwhile
             }
           },
         })
