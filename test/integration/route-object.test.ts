@@ -5,7 +5,7 @@ import { currentNatsServerBinary, startNatsServer, type NatsServer } from '../su
 import { uniqueName } from '../support/random'
 import { Follower } from '../support/resuming-follower'
 import { eventsQuery, streamUrl, testSchema } from '../support/schemas'
-import { openSse, readNextEvents, type SseConnection } from '../support/sse-client'
+import { followAcrossCleanEnds, openSse, readNextEvents, type SseConnection } from '../support/sse-client'
 import { startWorkerWithRouteObjects, type RouteObjectsTarget } from '../support/workers-route-objects'
 
 // Durable Object fan-out on Workers, in workerd with the RouteReader object bound as the shipped
@@ -208,37 +208,20 @@ describe('the limits of a stream run in the route object', () => {
   it('MAX_STREAM_EVENTS: the object ends the stream after the batch that reaches it, cleanly, and it resumes exactly', async () => {
     const total = 120
     const received: number[] = []
-    let ends = 0
-    let done = false
-    const follow = async () => {
-      let lastEventId: string | undefined
-      for (let connections = 0; !done && connections < 50; connections++) {
-        const headers: Record<string, string> = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }
-        const connection = await openSse(url(lastEventId === undefined ? { from: 'earliest' } : {}), { headers })
-        expect(connection.status).toBe(200)
-        for (let event = await connection.next(); event !== undefined; event = await connection.next()) {
-          expect(event.event).toBe('next')
-          received.push(JSON.parse(event.data).data.events.n)
-          lastEventId = event.id
-          if (received.length === total) done = true
-          if (done) break
-        }
-        connection.cut()
-        if (done) break
-        // Ended by the object, as at MAX_STREAM_SECONDS: no error, no complete.
-        expect(connection.raw()).not.toMatch(/event: (complete|error)/)
-        ends++
-      }
-    }
-    const following = follow()
+    // Ended by the object, as at MAX_STREAM_SECONDS: no error, no complete.
+    const following = followAcrossCleanEnds(
+      (lastEventId) => url(lastEventId === undefined ? { from: 'earliest' } : {}),
+      (data) => received.push((data.events as { n: number }).n) === total,
+      50,
+    )
     // Chunks of 10, each once the last arrived: a connection's batches stay small, so it ends within a chunk past 25.
     for (let chunk = 0; chunk < total / 10; chunk++) {
       await admin.publish(subject, Array.from({ length: 10 }, (_, i) => ({ n: chunk * 10 + i })))
       await expect.poll(() => received.length, { timeout: 30_000 }).toBe((chunk + 1) * 10)
     }
-    await following
+    await following.done
     expect(received).toEqual(Array.from({ length: total }, (_, n) => n))
-    expect(ends).toBeGreaterThanOrEqual(Math.floor(total / 35))
+    expect(following.ends()).toBeGreaterThanOrEqual(Math.floor(total / 35))
   })
 
   it('MAX_STREAMS holds per route object: the object’s 503 OVERLOADED reaches the client as the object answered it', async () => {

@@ -5,7 +5,7 @@ import { uniqueName } from '../support/random'
 import { pairQuery as redisQuery, RedisAdmin, redisEnv, streamKey } from '../support/redis'
 import { Follower } from '../support/resuming-follower'
 import { streamUrl } from '../support/schemas'
-import { openSse, readNextEvents } from '../support/sse-client'
+import { followAcrossCleanEnds, openSse, readNextEvents } from '../support/sse-client'
 import { startUpstashRestServer, type UpstashRestServer } from '../support/upstash-rest-server'
 import { startLimitedWorker, type LimitedTarget } from '../support/workers-limits'
 
@@ -84,44 +84,27 @@ describe.each<[string, () => Promise<Broker>]>([
 
   it('ends before its 51st subrequest and resumes, over several budgets: 0 lost, 0 duplicated', async () => {
     const received: { n: number }[] = []
-    let ends = 0
-    let done = false
-    const follow = async () => {
-      let lastEventId: string | undefined
-      for (let connections = 0; !done && connections < 200; connections++) {
-        const headers: Record<string, string> = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }
-        const connection = await openSse(streamUrl(target.baseUrl, broker.query, lastEventId === undefined ? { from: 'earliest' } : {}), { headers })
-        expect(connection.status).toBe(200)
-        for (let event = await connection.next(); event !== undefined; event = await connection.next()) {
-          expect(event.event).toBe('next')
-          received.push(JSON.parse(event.data).data[broker.query.includes('pair') ? 'pair' : 'single'])
-          lastEventId = event.id
-          if (received.length === TOTAL) done = true
-          if (done) break
-        }
-        connection.cut()
-        if (done) break
-        // Ended by the server: cleanly, as at MAX_STREAM_SECONDS (EventSource reconnects by itself).
-        expect(connection.raw()).not.toMatch(/event: (complete|error)/)
-        ends++
-      }
-    }
-    const following = follow()
+    // Ended by the server: cleanly, as at MAX_STREAM_SECONDS (EventSource reconnects by itself).
+    const following = followAcrossCleanEnds(
+      (lastEventId) => streamUrl(target.baseUrl, broker.query, lastEventId === undefined ? { from: 'earliest' } : {}),
+      (data) => received.push(data[broker.query.includes('pair') ? 'pair' : 'single'] as { n: number }) === TOTAL,
+      200,
+    )
     for (let chunk = 0; chunk < CHUNKS; chunk++) {
       await broker.publish(Array.from({ length: CHUNK }, (_, i) => chunk * CHUNK + i))
       // Each chunk is published once the stream has taken the last and spent a whole budget since.
-      const endsBefore = ends
+      const endsBefore = following.ends()
       await expect.poll(() => received.length, { timeout: 30_000 }).toBe((chunk + 1) * CHUNK)
-      if (chunk < CHUNKS - 1) await expect.poll(() => ends, { timeout: 30_000 }).toBeGreaterThan(endsBefore)
+      if (chunk < CHUNKS - 1) await expect.poll(() => following.ends(), { timeout: 30_000 }).toBeGreaterThan(endsBefore)
     }
-    await following
+    await following.done
 
     expect(received.map((p) => p.n).sort((a, b) => a - b)).toEqual(Array.from({ length: TOTAL }, (_, n) => n))
     for (const lane of new Set(received.map(broker.laneOf))) {
       const ns = received.filter((p) => broker.laneOf(p) === lane).map((p) => p.n)
       expect(ns).toEqual([...ns].sort((a, b) => a - b))
     }
-    expect(ends).toBeGreaterThanOrEqual(CHUNKS - 1)
+    expect(following.ends()).toBeGreaterThanOrEqual(CHUNKS - 1)
     const stats = await target.stats()
     // The platform never had to fail a request, and no connection ever waited for one of the 6.
     expect(stats.refused).toBe(0)

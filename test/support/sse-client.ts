@@ -82,3 +82,42 @@ export async function readNextEvents(connection: SseConnection, count: number): 
   }
   return events
 }
+
+/**
+ * Follows one subscription across the clean ends a server may make (MAX_STREAM_SECONDS, a Workers
+ * stream's budgets), as EventSource would: the first connection from `urlFor(undefined)`, each
+ * next one with `Last-Event-ID`. Every event must be `next`; every end but the last must carry no
+ * `error` and no `complete`. `take` gets each event's `data` field and says when to stop.
+ * `ends()` counts the clean ends so far; `done` settles once `take` said stop, or throws.
+ */
+export function followAcrossCleanEnds(
+  urlFor: (lastEventId: string | undefined) => string,
+  take: (data: Record<string, unknown>) => boolean,
+  maxConnections: number,
+): { ends(): number; done: Promise<void> } {
+  let ends = 0
+  const follow = async () => {
+    let lastEventId: string | undefined
+    for (let connections = 0; connections < maxConnections; connections++) {
+      const headers: Record<string, string> = lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }
+      const connection = await openSse(urlFor(lastEventId), { headers })
+      if (connection.status !== 200) throw new Error(`connection ${connections} answered ${connection.status}`)
+      let stop = false
+      for (let event = await connection.next(); event !== undefined; event = await connection.next()) {
+        if (event.event !== 'next') throw new Error(`an ${event.event} event where only next was expected: ${connection.raw()}`)
+        lastEventId = event.id
+        stop = take(JSON.parse(event.data).data)
+        if (stop) break
+      }
+      connection.cut()
+      if (stop) return
+      if (/event: (complete|error)/.test(connection.raw())) throw new Error(`a stream ended with complete or error: ${connection.raw()}`)
+      ends++
+    }
+    throw new Error(`not done after ${maxConnections} connections`)
+  }
+  const done = follow()
+  // Awaited once the test has published; a failure before then must not count as unhandled.
+  done.catch(() => {})
+  return { ends: () => ends, done }
+}
