@@ -94,6 +94,7 @@ export async function startNatsCluster(binary: string, name = 'edge-stream-test'
       return processes[i] !== undefined
     },
   }))
+  await untilMetaGroupFormed(nodes)
 
   return {
     nodes,
@@ -133,5 +134,33 @@ export async function startNatsCluster(binary: string, name = 'edge-stream-test'
       await Promise.all(proxies.flat().map((proxy) => proxy?.close()))
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** What a node's /jsz says of JetStream's meta group. */
+interface MetaCluster {
+  leader?: string
+  replicas?: { name: string; current: boolean }[]
+}
+
+/**
+ * Until every node names the same meta leader and the leader sees its two peers current. "Server
+ * is ready" comes before that: a stream of three replicas asked for earlier finds no suitable peers
+ * to place it on, for as long as the group takes to form on a busy machine.
+ */
+async function untilMetaGroupFormed(nodes: readonly ClusterNode[], forMs = 60_000): Promise<void> {
+  const deadline = Date.now() + forMs
+  const metaOf = async (node: ClusterNode): Promise<MetaCluster> => {
+    const jsz = (await (await fetch(`${node.monitorUrl}/jsz`)).json()) as { meta_cluster?: MetaCluster }
+    return jsz.meta_cluster ?? {}
+  }
+  for (;;) {
+    const metas = await Promise.all(nodes.map(metaOf))
+    const leader = metas[0]?.leader
+    const leaderMeta = metas[nodes.findIndex((node) => node.name === leader)]
+    const peers = leaderMeta?.replicas ?? []
+    if (leader && metas.every((meta) => meta.leader === leader) && peers.length === nodes.length - 1 && peers.every((peer) => peer.current)) return
+    if (Date.now() > deadline) throw new Error(`the cluster's JetStream meta group did not form in ${forMs} ms: ${JSON.stringify(metas)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
