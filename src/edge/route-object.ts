@@ -25,11 +25,11 @@
  * Worker (a jittered retry). The object's read lives only while a stream is attached (each is an
  * open request that keeps the object in memory).
  */
-import { errorBody } from '../errors'
 import type { AcceptedStream } from '../app'
 import type { ResolvedRoute } from '../providers/provider'
 import { createEventStream, type EventStreamOptions } from '../sse/event-stream'
-import { errorFrame, jitteredRetryMs, openingFrame, SSE_HEADERS } from '../sse/frames'
+import { upstreamUnavailableFrame } from '../relay/relay'
+import { jitteredRetryMs, openingFrame, SSE_HEADERS } from '../sse/frames'
 
 /** Opens a stream on the object of the route named `name`; `release` frees its connection once the Worker has read a refusal. */
 export type AttachToObject = (name: string, request: Request) => Promise<{ response: Response; release: () => void }>
@@ -60,7 +60,7 @@ export async function streamThroughObject(attach: AttachToObject, { request, par
   try {
     attached = await attach(routeObjectName(route), forwarded)
   } catch {
-    return new Response(openingFrame(retryMs) + unavailableFrame(retryMs), { headers: SSE_HEADERS })
+    return new Response(openingFrame(retryMs) + upstreamUnavailableFrame(retryMs), { headers: SSE_HEADERS })
   }
   const { response, release } = attached
   if (response.status !== 200 || response.body === null) {
@@ -73,9 +73,6 @@ export async function streamThroughObject(attach: AttachToObject, { request, par
   // chunk. Its connection stays held until the invocation ends (the stream is all it does).
   return new Response(response.body, { headers: SSE_HEADERS })
 }
-
-const unavailableFrame = (retryMs: number): string =>
-  errorFrame(JSON.stringify(errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')), jitteredRetryMs(retryMs))
 
 /**
  * The object side: a stream's response (the app's `eventStreamResponse`), its frames queued on

@@ -227,5 +227,9 @@ function failureFrames(stream: RelayStream, error: unknown, retryMs: number, hoo
   }
   stream.failure = 'upstream-error'
   hooks.onUpstreamError?.(stream, error)
-  return errorFrame(JSON.stringify(errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')), jitteredRetryMs(retryMs))
+  return upstreamUnavailableFrame(retryMs)
 }
+
+/** The end of a stream whose broker failed: the client comes back after a jittered `retry`. */
+export const upstreamUnavailableFrame = (retryMs: number): string =>
+  errorFrame(JSON.stringify(errorBody('UPSTREAM_UNAVAILABLE', 'The event broker is unavailable; retrying.')), jitteredRetryMs(retryMs))
