@@ -3,10 +3,12 @@
  * beside the broker's own client reading the same events in the same run.
  */
 import type { Env } from '../src/config/env'
+import { cpus } from 'node:os'
 import { startTarget } from '../test/support/targets'
 import { replayQuery, type ReplayBroker } from './brokers/broker'
 import { startNodeServer } from './support/node-server'
 import { readSse } from './support/sse-reader'
+import { machineCpuMicros } from './support/machine'
 import { median, round } from './support/stats'
 
 export interface RateSeries {
@@ -15,6 +17,11 @@ export interface RateSeries {
   runs: number[]
   /** This benchmark process's CPU time per event (user + system, microseconds, median): the client's cost. */
   clientCpuMicrosPerEvent: number
+  /**
+   * The whole machine's CPU time per event (broker, proxy, server, client and kernel; microseconds,
+   * median), and how many of its cores were busy on average while the events were read (median).
+   */
+  machine: { cpuMicrosPerEvent: number; busyCores: number }
 }
 
 export interface TargetReplay extends RateSeries {
@@ -29,6 +36,8 @@ export interface BrokerReplay {
   /** `node`: the Node entry; `node-signed`: the same with CURSOR_KEYS (every id signed); `workerd`. */
   targets: Record<string, TargetReplay>
 }
+
+const cores = cpus().length
 
 /** What signs the cursors of `node-signed`: one key, as a deployment with CURSOR_KEYS has. */
 const SIGNING_KEYS: Env = { CURSOR_KEYS: 'bench:0123456789abcdef0123456789abcdef' }
@@ -85,21 +94,28 @@ export async function benchReplay(startBroker: (total: number) => Promise<Replay
     const rates = sides.map(() => [] as number[])
     const cpu = sides.map(() => [] as number[])
     const clientCpu = sides.map(() => [] as number[])
+    const machineCpu = sides.map(() => [] as number[])
+    const busyCores = sides.map(() => [] as number[])
     for (let r = 0; r < rounds; r++) {
       // The order rotates each round, so a slow spell of the machine does not always hit the same side.
       for (let i = 0; i < sides.length; i++) {
         const which = (i + r) % sides.length
         const started = performance.now()
         const clientBefore = process.cpuUsage()
+        const machineBefore = machineCpuMicros()
         const cpuMicros = await sides[which]!.read()
         rates[which]!.push(round(total / ((performance.now() - started) / 1000)))
         const client = process.cpuUsage(clientBefore)
         clientCpu[which]!.push((client.user + client.system) / total)
+        const machine = machineCpuMicros()
+        machineCpu[which]!.push((machine.busy - machineBefore.busy) / total)
+        busyCores[which]!.push((cores * (machine.busy - machineBefore.busy)) / (machine.total - machineBefore.total))
         if (cpuMicros !== undefined) cpu[which]!.push(round(cpuMicros / total, 2))
       }
     }
     const clientCpuMicrosPerEvent = (i: number) => round(median(clientCpu[i]!), 2)
-    const raw = { median: round(median(rates[0]!)), runs: rates[0]!, clientCpuMicrosPerEvent: clientCpuMicrosPerEvent(0) }
+    const machine = (i: number) => ({ cpuMicrosPerEvent: round(median(machineCpu[i]!), 2), busyCores: round(median(busyCores[i]!), 2) })
+    const raw = { median: round(median(rates[0]!)), runs: rates[0]!, clientCpuMicrosPerEvent: clientCpuMicrosPerEvent(0), machine: machine(0) }
     const targets: Record<string, TargetReplay> = {}
     sides.slice(1).forEach((side, i) => {
       const series = rates[i + 1]!
@@ -108,6 +124,7 @@ export async function benchReplay(startBroker: (total: number) => Promise<Replay
         runs: series,
         ratio: round(median(series) / raw.median, 2),
         clientCpuMicrosPerEvent: clientCpuMicrosPerEvent(i + 1),
+        machine: machine(i + 1),
       }
       if (cpu[i + 1]!.length > 0) target.cpuMicrosPerEvent = { median: round(median(cpu[i + 1]!), 2), runs: cpu[i + 1]! }
       targets[side.name] = target

@@ -7,6 +7,7 @@ import type { BrokerReplay } from './replay'
 import type { RouterBenchOptions, RouterComparison } from './router'
 import type { ResumeFigures } from './resume'
 import type { Machine } from './support/machine'
+import { round } from './support/stats'
 
 export interface BenchResults {
   generatedAt: string
@@ -97,21 +98,23 @@ export function renderReport(results: BenchResults): string {
     }
     lines.push(
       '',
-      'The cost of the work: CPU time per event replayed (user + system, medians), of the Node entry and of the',
-      'benchmark process that reads (the raw client, or the SSE client of a stream through the Node entry).',
-      'Reading the ratios: on a quiet machine the broker and the raw client run side by side on the two cores, so the',
-      'raw rate is bounded by the raw client\'s CPU per event; a stream through the function is bounded by the',
-      'function\'s one thread, which does the raw client\'s work (receive and decode each message) plus rendering each',
-      'event and writing it to a socket, so the ratio tends to raw client / Node entry in this table. Under load from',
-      'other processes every CPU figure adds up instead, and the ratio moves toward (broker + raw client) / (broker +',
-      'Node entry + SSE client).',
+      'The cost of the work: CPU time per event replayed (user + system, medians), of the Node entry, of the',
+      'benchmark process that reads (the raw client, or the SSE client of a stream through the Node entry), and of the',
+      'whole machine (broker, HTTP proxy, server, client and kernel, from /proc/stat), with the cores it kept busy on',
+      'average. On two cores everything that reads the log shares them, so a rate is about busy cores / machine CPU',
+      'per event. A stream through the function has one reader more than the raw client has: the SSE client, doing',
+      'what a browser elsewhere does. "Bound" is the ratio a Node entry that cost exactly the raw client\'s CPU per',
+      'event would reach at the raw side\'s use of the cores: machine raw / (machine raw + SSE client).',
       '',
-      '| broker | raw client | Node entry, unsigned ids | Node entry, signed ids | SSE client |',
-      '|---|---:|---:|---:|---:|',
-      ...Object.entries(results.replay).map(
-        ([broker, { raw, targets }]) =>
-          `| ${broker} | ${raw.clientCpuMicrosPerEvent} µs | ${targets.node!.cpuMicrosPerEvent!.median} µs | ${targets['node-signed']!.cpuMicrosPerEvent!.median} µs | ${targets.node!.clientCpuMicrosPerEvent} µs |`,
-      ),
+      '| broker | raw client | Node entry, unsigned ids | Node entry, signed ids | SSE client | whole machine, raw / Node | busy cores, raw / Node | bound |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...Object.entries(results.replay).map(([broker, { raw, targets }]) => {
+        const node = targets.node!
+        const machine = raw.machine && node.machine ? `${raw.machine.cpuMicrosPerEvent} / ${node.machine.cpuMicrosPerEvent} µs` : '–'
+        const busy = raw.machine && node.machine ? `${raw.machine.busyCores} / ${node.machine.busyCores}` : '–'
+        const bound = raw.machine ? String(round(raw.machine.cpuMicrosPerEvent / (raw.machine.cpuMicrosPerEvent + node.clientCpuMicrosPerEvent), 2)) : '–'
+        return `| ${broker} | ${raw.clientCpuMicrosPerEvent} µs | ${node.cpuMicrosPerEvent!.median} µs | ${targets['node-signed']!.cpuMicrosPerEvent!.median} µs | ${node.clientCpuMicrosPerEvent} µs | ${machine} | ${busy} | ${bound} |`
+      }),
     )
     lines.push(
       '',

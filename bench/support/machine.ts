@@ -68,3 +68,15 @@ export function describeCommit(): string {
   const commit = git('rev-parse', '--short', 'HEAD') || 'unknown'
   return git('status', '--porcelain', '--untracked-files=no', '--', ...MEASURED_PATHS) ? `${commit}+changes` : commit
 }
+
+/**
+ * CPU time the whole machine spent so far (every process and the kernel: user, nice, system, irq,
+ * softirq, steal), and its elapsed time in all cores, in microseconds, from /proc/stat.
+ */
+export function machineCpuMicros(): { busy: number; total: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).map(Number)
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = ticks
+  // Clock ticks are 100 per second on Linux.
+  const busy = (user + nice + system + irq + softirq + steal) * 10_000
+  return { busy, total: busy + (idle + iowait) * 10_000 }
+}
