@@ -168,7 +168,16 @@ class Enrichment implements EnrichedSubscription {
     context.signal.addEventListener('abort', onStreamEnd, { once: true })
     const batch = new EntityBatch(this.resolver.transport, context.headers, deadline.signal)
     try {
-      const results = await Promise.all(payloads.map((text) => this.resolveOne(text, batch)))
+      // An event's result is a function of its payload text and of the batch's answers alone, so the events of a
+      // batch that carry the same payload (EDFS events carry an entity's keys: a busy entity repeats) resolve once.
+      const resolving = new Map<string, Promise<string>>()
+      const results = await Promise.all(
+        payloads.map((text) => {
+          let result = resolving.get(text)
+          if (result === undefined) resolving.set(text, (result = this.resolveOne(text, batch)))
+          return result
+        }),
+      )
       return { results, requests: batch.requests }
     } finally {
       clearTimeout(timer)

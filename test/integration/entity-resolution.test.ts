@@ -96,7 +96,9 @@ describe('entity resolution on a wgc-composed Cosmo graph', () => {
   it.each(['status-500', 'garbage', 'graphql-errors'] as const)("gives each event Cosmo's wrapped error and null-propagated data on %s, never the subgraph's text", async (fault) => {
     subgraphs.employees.fault = fault
     const enriched = prepare('subscription { employeeUpdated(employeeID: 1) { id notes } }')!
-    const results = (await enriched.resolve([event(1), event(2)], context)).results
+    // The same payload twice in one batch: each of its events gets the error.
+    const results = (await enriched.resolve([event(1), event(2), event(1)], context)).results
+    expect(results).toHaveLength(3)
     for (const result of results) {
       expect(JSON.parse(result)).toEqual({
         errors: [{ message: "Failed to fetch from Subgraph 'employees' at Path 'employeeUpdated'." }],
