@@ -3,8 +3,10 @@
  * composed by wgc) through the Node entry with EXECUTION_CONFIG_FILE_PATH, against JetStream and
  * the test subgraph servers. In the same run: a replay of the events selecting only what they
  * carry (`{ id }`, projected as without federation) and selecting a field of the employees
- * subgraph (`{ id details { forename } }`, one `_entities` request per provider batch), with the
- * subgraph requests counted; and the live delay from publish to client for both.
+ * subgraph (`{ id details { forename } }`, one `_entities` request per provider batch), on events
+ * that carry only their keys (a hundred employees, each again and again) and on events that each
+ * carry a payload of their own, with the subgraph requests and the Node entry's CPU counted; and the
+ * live delay from publish to client for both.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { composeTestGraph } from '../test/support/federation/compose'
@@ -18,17 +20,21 @@ export interface FederationFigures {
   events: number
   distinctEmployees: number
   rounds: number
-  /** Events per second, median of the rounds, and each round. */
-  plain: { median: number; runs: number[] }
-  enriched: { median: number; runs: number[]; employeesRequests: number[] }
+  /** Events per second, median of the rounds, and each round; the Node entry's CPU time (user + system) per event, median. */
+  plain: { median: number; runs: number[]; serverCpuMicrosPerEvent: number }
+  enriched: { median: number; runs: number[]; employeesRequests: number[]; serverCpuMicrosPerEvent: number }
+  /** The enriched selection on events that each carry a payload of their own (the same employees, and a sequence number). */
+  enrichedDistinct: { median: number; runs: number[]; employeesRequests: number[]; serverCpuMicrosPerEvent: number }
   /** enriched / plain. */
   ratio: number
   live: { events: number; intervalMs: number; plainP50Ms: number; plainP99Ms: number; enrichedP50Ms: number; enrichedP99Ms: number; enrichedRequests: number }
 }
 
 const SUBJECT_ID = 1
+const DISTINCT_SUBJECT_ID = 3
 const plainQuery = `subscription { employeeUpdated(employeeID: ${SUBJECT_ID}) { id } }`
 const enrichedQuery = `subscription { employeeUpdated(employeeID: ${SUBJECT_ID}) { id details { forename } } }`
+const enrichedDistinctQuery = enrichedQuery.replace(`(employeeID: ${SUBJECT_ID})`, `(employeeID: ${DISTINCT_SUBJECT_ID})`)
 
 export async function benchFederation(events: number, rounds: number, live: { events: number; intervalMs: number }): Promise<FederationFigures> {
   const nats = await startJetStream()
@@ -40,7 +46,11 @@ export async function benchFederation(events: number, rounds: number, live: { ev
     const js = jetstream(nats.nc)
     for (let first = 0; first < events; first += 2000) {
       const acks: Promise<unknown>[] = []
-      for (let n = first; n < Math.min(events, first + 2000); n++) acks.push(js.publish(`employeeUpdated.${SUBJECT_ID}`, JSON.stringify({ __typename: 'Employee', id: (n % distinctEmployees) + 1 })))
+      for (let n = first; n < Math.min(events, first + 2000); n++) {
+        const id = (n % distinctEmployees) + 1
+        acks.push(js.publish(`employeeUpdated.${SUBJECT_ID}`, JSON.stringify({ __typename: 'Employee', id })))
+        acks.push(js.publish(`employeeUpdated.${DISTINCT_SUBJECT_ID}`, JSON.stringify({ __typename: 'Employee', id, seq: n })))
+      }
       await Promise.all(acks)
     }
     const server = await startNodeServer({
@@ -55,13 +65,26 @@ export async function benchFederation(events: number, rounds: number, live: { ev
     try {
       const plain: number[] = []
       const enriched: number[] = []
+      const distinct: number[] = []
+      const plainCpu: number[] = []
+      const enrichedCpu: number[] = []
+      const distinctCpu: number[] = []
       const employeesRequests: number[] = []
+      const distinctRequests: number[] = []
+      const measure = async (query: string, rates: number[], cpu: number[]) => {
+        const before = await server.cpuMicros()
+        rates.push(await replayRate(server.baseUrl, query, events))
+        cpu.push(((await server.cpuMicros()) - before) / events)
+      }
       for (let round = 0; round < rounds; round++) {
         // Alternating, so that a change of the machine's load falls on both alike.
-        plain.push(await replayRate(server.baseUrl, plainQuery, events))
+        await measure(plainQuery, plain, plainCpu)
         subgraphs.reset()
-        enriched.push(await replayRate(server.baseUrl, enrichedQuery, events))
+        await measure(enrichedQuery, enriched, enrichedCpu)
         employeesRequests.push(subgraphs.employees.requests)
+        subgraphs.reset()
+        await measure(enrichedDistinctQuery, distinct, distinctCpu)
+        distinctRequests.push(subgraphs.employees.requests)
       }
       subgraphs.reset()
       const delays = await liveDelays(server.baseUrl, nats.nc, live.events, live.intervalMs)
@@ -70,8 +93,9 @@ export async function benchFederation(events: number, rounds: number, live: { ev
         events,
         distinctEmployees,
         rounds,
-        plain: { median: median(plain), runs: plain },
-        enriched: { median: median(enriched), runs: enriched, employeesRequests },
+        plain: { median: median(plain), runs: plain, serverCpuMicrosPerEvent: round(median(plainCpu), 1) },
+        enriched: { median: median(enriched), runs: enriched, employeesRequests, serverCpuMicrosPerEvent: round(median(enrichedCpu), 1) },
+        enrichedDistinct: { median: median(distinct), runs: distinct, employeesRequests: distinctRequests, serverCpuMicrosPerEvent: round(median(distinctCpu), 1) },
         ratio: round(median(enriched) / median(plain), 2),
         live: {
           ...live,

@@ -7,7 +7,7 @@ import type { BrokerReplay } from './replay'
 import type { RouterBenchOptions, RouterComparison } from './router'
 import type { ResumeFigures } from './resume'
 import type { Machine } from './support/machine'
-import { round } from './support/stats'
+import { median, round } from './support/stats'
 
 export interface BenchResults {
   generatedAt: string
@@ -212,10 +212,17 @@ export function renderReport(results: BenchResults): string {
       'carries (`{ id }`), and selecting a field of the employees subgraph (`{ id details { forename } }`), in the same run',
       `(median of ${f.rounds} rounds each, alternating).`,
       '',
-      '| selection | events/s | subgraph requests per replay |',
-      '|---|---:|---:|',
-      `| \`{ id }\` | ${number(f.plain.median)} | 0 |`,
-      `| \`{ id details { forename } }\` | ${number(f.enriched.median)} | ${f.enriched.employeesRequests.join(', ')} |`,
+      '| selection | events | events/s | Node entry CPU per event | subgraph requests per replay |',
+      '|---|---|---:|---:|---:|',
+      `| \`{ id }\` | keys only | ${number(f.plain.median)} | ${f.plain.serverCpuMicrosPerEvent ?? '–'} µs | 0 |`,
+      `| \`{ id details { forename } }\` | keys only | ${number(f.enriched.median)} | ${f.enriched.serverCpuMicrosPerEvent ?? '–'} µs | ${f.enriched.employeesRequests.join(', ')} |`,
+      ...(f.enrichedDistinct
+        ? [
+            `| \`{ id details { forename } }\` | each its own payload | ${number(f.enrichedDistinct.median)} | ${f.enrichedDistinct.serverCpuMicrosPerEvent} µs | ${f.enrichedDistinct.employeesRequests.join(', ')} |`,
+            '',
+            ...entityCost(f),
+          ]
+        : []),
       '',
       `Enriched / plain: **${f.ratio}**. Live, one event every ${f.live.intervalMs} ms (${f.live.events} events), publish to client: plain p50`,
       `${f.live.plainP50Ms} ms / p99 ${f.live.plainP99Ms} ms, enriched p50 ${f.live.enrichedP50Ms} ms / p99 ${f.live.enrichedP99Ms} ms (${f.live.enrichedRequests} employees requests).`,
@@ -276,6 +283,23 @@ export function renderReport(results: BenchResults): string {
     )
   }
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * What entity resolution adds, from the rows above: Node entry CPU per event over the plain
+ * selection's, and per subgraph request (one per provider batch of events).
+ */
+function entityCost(f: FederationFigures): string[] {
+  const perRequest = (row: FederationFigures['enriched']) => {
+    const requests = median(row.employeesRequests)
+    return { eventsPerRequest: Math.round(f.events / requests), ms: round(((row.serverCpuMicrosPerEvent - f.plain.serverCpuMicrosPerEvent) * f.events) / requests / 1000, 1) }
+  }
+  const [keysOnly, distinct] = [perRequest(f.enriched), perRequest(f.enrichedDistinct)]
+  return [
+    `Entity resolution adds ${round(f.enriched.serverCpuMicrosPerEvent - f.plain.serverCpuMicrosPerEvent, 1)} µs of Node entry CPU per event when the events`,
+    `carry only keys (the events of a batch with the same payload resolve once), ${round(f.enrichedDistinct.serverCpuMicrosPerEvent - f.plain.serverCpuMicrosPerEvent, 1)} µs when each event`,
+    `has a payload of its own; per replay batch (one \`_entities\` request, about ${number(keysOnly.eventsPerRequest)} and ${number(distinct.eventsPerRequest)} events), ${keysOnly.ms} and ${distinct.ms} ms.`,
+  ]
 }
 
 function routerSection(comparison: RouterComparison, options: RouterBenchOptions): string[] {
