@@ -63,28 +63,16 @@ export async function benchFederation(events: number, rounds: number, live: { ev
       ...subgraphs.env,
     })
     try {
-      const plain: number[] = []
-      const enriched: number[] = []
-      const distinct: number[] = []
-      const plainCpu: number[] = []
-      const enrichedCpu: number[] = []
-      const distinctCpu: number[] = []
-      const employeesRequests: number[] = []
-      const distinctRequests: number[] = []
-      const measure = async (query: string, rates: number[], cpu: number[]) => {
-        const before = await server.cpuMicros()
-        rates.push(await replayRate(server.baseUrl, query, events))
-        cpu.push(((await server.cpuMicros()) - before) / events)
-      }
+      const replays = { plain: new Replays(plainQuery), enriched: new Replays(enrichedQuery), enrichedDistinct: new Replays(enrichedDistinctQuery) }
       for (let round = 0; round < rounds; round++) {
-        // Alternating, so that a change of the machine's load falls on both alike.
-        await measure(plainQuery, plain, plainCpu)
-        subgraphs.reset()
-        await measure(enrichedQuery, enriched, enrichedCpu)
-        employeesRequests.push(subgraphs.employees.requests)
-        subgraphs.reset()
-        await measure(enrichedDistinctQuery, distinct, distinctCpu)
-        distinctRequests.push(subgraphs.employees.requests)
+        // Alternating, so that a change of the machine's load falls on each alike.
+        for (const replay of Object.values(replays)) {
+          subgraphs.reset()
+          const before = await server.cpuMicros()
+          replay.rates.push(await replayRate(server.baseUrl, replay.query, events))
+          replay.cpu.push(((await server.cpuMicros()) - before) / events)
+          replay.employeesRequests.push(subgraphs.employees.requests)
+        }
       }
       subgraphs.reset()
       const delays = await liveDelays(server.baseUrl, nats.nc, live.events, live.intervalMs)
@@ -93,10 +81,10 @@ export async function benchFederation(events: number, rounds: number, live: { ev
         events,
         distinctEmployees,
         rounds,
-        plain: { median: median(plain), runs: plain, serverCpuMicrosPerEvent: round(median(plainCpu), 1) },
-        enriched: { median: median(enriched), runs: enriched, employeesRequests, serverCpuMicrosPerEvent: round(median(enrichedCpu), 1) },
-        enrichedDistinct: { median: median(distinct), runs: distinct, employeesRequests: distinctRequests, serverCpuMicrosPerEvent: round(median(distinctCpu), 1) },
-        ratio: round(median(enriched) / median(plain), 2),
+        plain: replays.plain.figures(),
+        enriched: { ...replays.enriched.figures(), employeesRequests: replays.enriched.employeesRequests },
+        enrichedDistinct: { ...replays.enrichedDistinct.figures(), employeesRequests: replays.enrichedDistinct.employeesRequests },
+        ratio: round(median(replays.enriched.rates) / median(replays.plain.rates), 2),
         live: {
           ...live,
           plainP50Ms: round(percentile(delays.plain, 50), 1),
@@ -112,6 +100,19 @@ export async function benchFederation(events: number, rounds: number, live: { ev
   } finally {
     await subgraphs.close()
     await nats.stop()
+  }
+}
+
+/** One selection's replays: each round's rate, Node entry CPU per event and employees subgraph requests. */
+class Replays {
+  readonly rates: number[] = []
+  readonly cpu: number[] = []
+  readonly employeesRequests: number[] = []
+
+  constructor(readonly query: string) {}
+
+  figures() {
+    return { median: median(this.rates), runs: this.rates, serverCpuMicrosPerEvent: round(median(this.cpu), 1) }
   }
 }
 

@@ -2,8 +2,8 @@
  * Replay throughput: one SSE stream reading `total` events from the start of the log,
  * beside the broker's own client reading the same events in the same run.
  */
-import type { Env } from '../src/config/env'
 import { cpus } from 'node:os'
+import type { Env } from '../src/config/env'
 import { startTarget } from '../test/support/targets'
 import { replayQuery, type ReplayBroker } from './brokers/broker'
 import { startNodeServer } from './support/node-server'
@@ -107,9 +107,9 @@ export async function benchReplay(startBroker: (total: number) => Promise<Replay
         rates[which]!.push(round(total / ((performance.now() - started) / 1000)))
         const client = process.cpuUsage(clientBefore)
         clientCpu[which]!.push((client.user + client.system) / total)
-        const machine = machineCpuMicros()
-        machineCpu[which]!.push((machine.busy - machineBefore.busy) / total)
-        busyCores[which]!.push((cores * (machine.busy - machineBefore.busy)) / (machine.total - machineBefore.total))
+        const machineAfter = machineCpuMicros()
+        machineCpu[which]!.push((machineAfter.busy - machineBefore.busy) / total)
+        busyCores[which]!.push((cores * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total))
         if (cpuMicros !== undefined) cpu[which]!.push(round(cpuMicros / total, 2))
       }
     }
