@@ -142,11 +142,9 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
     const route = resolveRoute(prepared, c.get('identity')?.claims)
     const provider = providers.get(providerKey(route.kind, route.providerId))!
     const binding = subscriptionBinding([route.kind, route.providerId, route.streamName ?? '', ...route.names])
-    const start = readStartPosition(c, (cursor) => {
-      const position = codec.decode(binding, cursor)
-      if (!provider.isValidPosition(position, route)) throw new RequestError(400, 'INVALID_CURSOR', 'Last-Event-ID is malformed')
-      return position
-    })
+    const start = readStartPosition(c, (cursor) =>
+      codec.decode(binding, cursor, { isValid: (position) => provider.isValidPosition(position, route), compare: provider.comparePositions }),
+    )
     // Nothing between here and onOpen awaits: no other request can take the last slot meanwhile.
     if (limit?.full()) {
       log('warn', 'stream.overloaded', { open: limit.open(), max: maxStreams })
@@ -167,8 +165,8 @@ export function createApp(options: AppOptions): Hono<{ Variables: AppVariables }
     const rendering: FrameRendering = {
       responseKey: prepared.responseKey,
       resultOf,
-      cursorOf(position) {
-        return codec.encode(binding, position)
+      cursorOf(position, first, last) {
+        return codec.encode(binding, position, first, last)
       },
       noHistoryEvent: c.req.method === 'GET',
     }
@@ -243,8 +241,8 @@ function sharedPlainRenderers(codec: CursorCodec) {
         render = plainBatchRenderer({
           responseKey: prepared.responseKey,
           resultOf,
-          cursorOf(position) {
-            return codec.encode(binding, position)
+          cursorOf(position, first, last) {
+            return codec.encode(binding, position, first, last)
           },
           noHistoryEvent,
         })

@@ -17,12 +17,10 @@ import { reachableTypeNames } from './graphql/directives'
 import { loadEdfsSchema, SchemaError, type EdfsSchema, type ProviderKind, type SubscriptionRoute } from './graphql/schema'
 import { createLogger, type Logger } from './log'
 import { createKafkaProvider } from './providers/kafka/kafka-setup'
-import { compareKafkaPositions } from './providers/kafka/position'
 import { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider'
 import { JetStreamProvider } from './providers/nats/jetstream-provider'
 import { connectionPerStream, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 import { providerKey, type Provider } from './providers/provider'
-import { compareRedisPositions } from './providers/redis/redis-entry-ids'
 import { RedisStreamsProvider } from './providers/redis/redis-streams-provider'
 import type { UpstashClientFactory } from './providers/redis/upstash-client'
 import { LiveFanout } from './providers/shared/live-fanout'
@@ -101,14 +99,14 @@ const providerFactories: Record<ProviderKind, ProviderFactory> = {
   kafka(providerId, { env, config, platform }) {
     // The resume depth costs a request per resume: asked for only where metrics report it.
     const provider = createKafkaProvider(kafkaSettings(env, providerId), { reportBacklog: config.metricsPort !== undefined })
-    return platform.shareLivePolls ? new LiveFanout(provider, { comparePositions: compareKafkaPositions }) : provider
+    return platform.shareLivePolls ? new LiveFanout(provider) : provider
   },
   redis(providerId, { env, platform }) {
     const settings = redisSettings(env, providerId)
     const client = platform.upstashClient
     if (!client) throw new Error('this runtime entry passes no Upstash client to the setup (Platform.upstashClient)')
     const provider = new RedisStreamsProvider((signal) => client(settings, signal), { blockMs: settings.blockMs, requestTimeoutMs: settings.requestTimeoutMs })
-    return platform.shareLivePolls ? new LiveFanout(provider, { comparePositions: compareRedisPositions }) : provider
+    return platform.shareLivePolls ? new LiveFanout(provider) : provider
   },
 }
 

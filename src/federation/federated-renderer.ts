@@ -5,7 +5,7 @@
  * a deployment without an execution config never loads it.
  */
 import type { PreparedSubscription } from '../graphql/operation'
-import { itemFrame, type FrameRendering } from '../relay/frame-renderer'
+import { eventRange, itemFrame, type FrameRendering } from '../relay/frame-renderer'
 import type { BatchRenderer } from '../relay/relay'
 import { nextFrame } from '../sse/frames'
 import type { EnrichedSubscription, EntityResolver } from './entity-resolution'
@@ -46,9 +46,10 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, sh
     const plain = itemFrame(rendering)
     const render: BatchRenderer = async (items, signal) => {
       const enrichment = await enrichmentOf(prepared)
+      const range = eventRange(items)
       let frames = ''
       if (!enrichment) {
-        for (const item of items) frames += plain(item)
+        for (const item of items) frames += plain(item, range)
         return frames
       }
       const payloads: string[] = []
@@ -61,8 +62,9 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, sh
       let next = 0
       for (const item of items) {
         if (item.type === 'event' && item.error === undefined) {
-          frames += nextFrame(item.position === undefined ? undefined : rendering.cursorOf(item.position), results[next++]!)
-        } else frames += plain(item)
+          const cursor = item.position === undefined ? undefined : range ? rendering.cursorOf(item.position, range.first, range.last) : rendering.cursorOf(item.position)
+          frames += nextFrame(cursor, results[next++]!)
+        } else frames += plain(item, range)
       }
       return frames
     }

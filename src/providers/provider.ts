@@ -1,4 +1,5 @@
 import type { ProviderKind } from '../graphql/schema'
+import type { ComparePositions } from './shared/position-order'
 
 /** What a subscription reads, after its templates were resolved from the operation's arguments. */
 export interface ResolvedRoute {
@@ -69,6 +70,11 @@ export interface BatchReceiver {
 export interface Provider {
   /** Whether a cursor's position text is one this provider could have written for this route. */
   isValidPosition(position: string, route: ResolvedRoute): boolean
+  /**
+   * The order of this provider's positions in one route's log: LiveFanout joins a stream to the
+   * shared reader by it, and a signed cursor of a batch must lie within the batch by it.
+   */
+  readonly comparePositions: ComparePositions
   open(route: ResolvedRoute, start: StartPosition, signal: AbortSignal, receiver?: BatchReceiver): AsyncIterable<ProviderItem[]>
 }
 

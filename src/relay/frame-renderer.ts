@@ -11,8 +11,11 @@ export interface FrameRendering {
   responseKey: string
   /** The ExecutionResult JSON of one event's payload text. */
   resultOf(text: string): string
-  /** The cursor of a provider position. */
-  cursorOf(position: string): string
+  /**
+   * The cursor of a provider position; of an event in a batch whose events lie from `first` to
+   * `last`, when the batch is known (signed cursors then share one signature per batch).
+   */
+  cursorOf(position: string, first?: string, last?: string): string
   /**
    * Whether the client is told in-band that a stream has no history. EventSource (GET) can
    * listen to the event; graphql-sse's client (POST) fails a stream on any event but `next` and
@@ -21,15 +24,18 @@ export interface FrameRendering {
   noHistoryEvent: boolean
 }
 
-export function itemFrame({ responseKey, resultOf, cursorOf, noHistoryEvent }: FrameRendering): (item: ProviderItem) => string {
-  return (item) => {
+/** Renders one item; an event of a batch with the batch's `range` (eventRange), when it has one. */
+export type ItemRenderer = (item: ProviderItem, range?: EventRange) => string
+
+export function itemFrame({ responseKey, resultOf, cursorOf, noHistoryEvent }: FrameRendering): ItemRenderer {
+  return (item, range) => {
     if (item.type === 'gap') {
       return gapFrame(item.requested === null ? null : cursorOf(item.requested), cursorOf(item.resumedFrom), item.reason)
     }
     if (item.type === 'no-history') return noHistoryEvent ? noHistoryFrame(item.names) : ''
     if (item.type === 'backlog') return ''
     const result = item.error === undefined ? resultOf(item.text) : JSON.stringify({ data: null, errors: [{ message: item.error, path: [responseKey] }] })
-    const cursor = item.position === undefined ? undefined : cursorOf(item.position)
+    const cursor = item.position === undefined ? undefined : range ? cursorOf(item.position, range.first, range.last) : cursorOf(item.position)
     if (item === lastItem && result === lastResult && cursor === lastCursor) return lastFrame
     lastFrame = nextFrame(cursor, result)
     lastItem = item
@@ -48,12 +54,31 @@ let lastResult = ''
 let lastCursor: string | undefined
 let lastFrame = ''
 
+/** The positions of a batch's first and last event. */
+export interface EventRange {
+  first: string
+  last: string
+}
+
+/** The range of the events of `items` that have positions, when there are two or more of them. */
+export function eventRange(items: readonly ProviderItem[]): EventRange | undefined {
+  let first: string | undefined
+  let last: string | undefined
+  for (const item of items) if (item.type === 'event' && item.position !== undefined) first ??= item.position
+  for (let i = items.length - 1; i >= 0 && last === undefined; i--) {
+    const item = items[i]!
+    if (item.type === 'event' && item.position !== undefined) last = item.position
+  }
+  return first !== undefined && last !== undefined && first !== last ? { first, last } : undefined
+}
+
 /** Every item of a batch rendered on its own, in order. */
 export function plainBatchRenderer(rendering: FrameRendering): BatchRenderer {
   const render = itemFrame(rendering)
   return (items) => {
+    const range = eventRange(items)
     let frames = ''
-    for (const item of items) frames += render(item)
+    for (const item of items) frames += render(item, range)
     return frames
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Signed cursors end to end, on the Node entry over HTTP and a real nats-server: any change to a
- * cursor is refused, and rotating CURSOR_KEYS keeps old cursors valid while the old key is listed.
+ * cursor is refused but another position within the batch its signature covers, and rotating
+ * CURSOR_KEYS keeps old cursors valid while the old key is listed.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { connectJetStream, type JetStreamAdmin } from '../support/jetstream'
@@ -52,28 +53,65 @@ async function statusOf(target: Target, cursor: string): Promise<{ status: numbe
 
 const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'
 
+/** Every one-character change of `cursor` outside its position, its truncation and extension, and a key-id swap. */
+function tamperings(cursor: string): Set<string> {
+  const parts = cursor.split('.')
+  const positionStart = parts[0]!.length + parts[1]!.length + 2
+  const positionEnd = positionStart + parts[2]!.length
+  const tampered = new Set<string>()
+  for (let i = 0; i < cursor.length; i++) {
+    if (i >= positionStart && i < positionEnd) continue
+    const replacement = URL_SAFE[(URL_SAFE.indexOf(cursor[i]!) + 1 + i) % URL_SAFE.length]!
+    tampered.add(cursor.slice(0, i) + replacement + cursor.slice(i + 1))
+  }
+  tampered.add(cursor.slice(0, -1))
+  tampered.add(`${cursor}A`)
+  tampered.add(cursor.replace('.old.', '.new.'))
+  tampered.add(parts.slice(0, 3).join('.'))
+  tampered.delete(cursor)
+  return tampered
+}
+
+/** `cursor` naming `position` instead of its own. */
+const withPosition = (cursor: string, position: number | string): string => {
+  const parts = cursor.split('.')
+  parts[2] = String(position)
+  return parts.join('.')
+}
+
 describe('signed cursors', () => {
-  it('refuses every one-character change, truncation, extension and key-id swap of a signed cursor', async () => {
+  it('refuses every change to a signed cursor, and any position outside what its signature covers', async () => {
     await withTarget(OLD, async (target) => {
-      const [, [, cursor]] = (await read(target, undefined, 2)) as [[number, string], [number, string]]
-      expect(cursor).toMatch(/^1\.[\w-]+\.2\.old\.[\w-]{22}$/)
-      const tampered = new Set<string>()
-      for (let i = 0; i < cursor.length; i++) {
-        const replacement = URL_SAFE[(URL_SAFE.indexOf(cursor[i]!) + 1 + i) % URL_SAFE.length]!
-        tampered.add(cursor.slice(0, i) + replacement + cursor.slice(i + 1))
+      // A replay's events come in one batch and share the signature of its range.
+      const replayed = await read(target, undefined, 6)
+      const cursor = replayed[1]![1]
+      expect(cursor).toMatch(/^1\.[\w-]+\.2\.old\.[\w-]{22}\.\d+\.\d+$/)
+      const [first, last] = cursor.split('.').slice(5).map(Number) as [number, number]
+      expect(first).toBeLessThanOrEqual(2)
+      expect(last).toBeGreaterThan(2)
+
+      // An event on its own (a live one) is signed on its own: its position is covered too.
+      const live = await openSse(streamUrl(target.baseUrl, query), { headers: { 'Last-Event-ID': replayed[5]![1] } })
+      await admin.publish(`t.${stream}.a`, [{ n: 7 }])
+      const [seventh] = await readNextEvents(live, 1)
+      live.cut()
+      expect(JSON.parse(seventh!.data).data.events.n).toBe(7)
+      const single = seventh!.id!
+      expect(single).toMatch(/^1\.[\w-]+\.7\.old\.[\w-]{22}$/)
+
+      const forged = [...tamperings(cursor), ...tamperings(single)]
+      forged.push(withPosition(single, 6), withPosition(single, 8), withPosition(cursor, first - 1), withPosition(cursor, last + 1), withPosition(cursor, 999999999999))
+      for (const candidate of forged) {
+        expect(await statusOf(target, candidate), candidate).toEqual({ status: 400, code: 'INVALID_CURSOR' })
       }
-      tampered.add(cursor.slice(0, -1))
-      tampered.add(`${cursor}A`)
-      tampered.add(cursor.replace('.old.', '.new.'))
-      tampered.add(cursor.split('.').slice(0, 3).join('.'))
-      tampered.add(cursor.replace('.2.', '.1.'))
-      tampered.add(cursor.replace('.2.', '.999999999999.'))
-      tampered.delete(cursor)
-      for (const forged of tampered) {
-        expect(await statusOf(target, forged), forged).toEqual({ status: 400, code: 'INVALID_CURSOR' })
+      expect(forged.length).toBeGreaterThan(90)
+
+      // Within the batch, every position resumes right after itself: all of them were sent.
+      expect(await statusOf(target, single)).toEqual({ status: 200 })
+      for (let position = first; position <= last; position++) {
+        const [[n]] = (await read(target, withPosition(cursor, position), 1)) as [[number, string]]
+        expect(n).toBe(position + 1)
       }
-      expect(tampered.size).toBeGreaterThan(40)
-      expect(await statusOf(target, cursor)).toEqual({ status: 200 })
     })
   })
 
@@ -84,7 +122,7 @@ describe('signed cursors', () => {
       const resumed = await read(target, oldCursor, 2)
       expect(resumed.map(([n]) => n)).toEqual([3, 4])
       // New events are signed with the new key.
-      for (const [, id] of resumed) expect(id).toMatch(/\.new\.[\w-]{22}$/)
+      for (const [, id] of resumed) expect(id).toMatch(/\.new\.[\w-]{22}(\.\d+\.\d+)?$/)
       return resumed[1]![1]
     })
 

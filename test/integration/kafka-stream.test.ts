@@ -276,6 +276,32 @@ describe.each<Adapter>(['redpanda', 'upstash'])('Kafka streams through the %s pr
     expect(new Set(events.map((e) => e.id)).size).toBe(4)
   })
 
+  it('with CURSOR_KEYS, signs a replay batch once, its range in each id, and resumes exactly after any of its ids', async () => {
+    const name = await topicWith(3, () => 10)
+    const signing = await startTarget(
+      'node',
+      kafkaEnv(adapter, http.url, { KAFKA_DEFAULT_POLL_TIMEOUT_MS: '300', KAFKA_DEFAULT_MAX_BYTES: '4096', CURSOR_KEYS: 'k:kafka-cursor-key-0123456789' }),
+    )
+    try {
+      const first = await openSse(streamUrl(signing.baseUrl, singleQuery(name), { from: 'earliest' }))
+      const events = await readNextEvents(first, 30)
+      first.cut()
+      const rows = rowsOf(events)
+      const ranged = events.map((event) => event.id!.split('.')).filter((parts) => parts.length === 7)
+      expect(ranged.length).toBeGreaterThan(1)
+      expect(new Set(ranged.map((parts) => parts[4])).size).toBeLessThan(ranged.length)
+      for (const index of [0, 9, 17, 28]) {
+        const resumed = await openSse(streamUrl(signing.baseUrl, singleQuery(name)), { headers: { 'Last-Event-ID': events[index]!.id! } })
+        const rest = rowsOf(await readNextEvents(resumed, 29 - index))
+        resumed.cut()
+        // Each partition goes on after the event's offset in it: the rest of the replay, none twice.
+        expect(pairs(rest).sort()).toEqual(pairs(rows.slice(index + 1)).sort())
+      }
+    } finally {
+      await signing.close()
+    }
+  })
+
   it('refuses a malformed or foreign Kafka cursor with 400 INVALID_CURSOR', async () => {
     const [a, b] = [await topicWith(2, () => 1), await topicWith(1, () => 1)]
     const connection = await openSse(streamUrl(target.baseUrl, pairQuery(a, b), { from: 'earliest' }))

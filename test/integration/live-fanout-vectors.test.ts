@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../../src/providers/provider'
-import { compareRedisPositions } from '../../src/providers/redis/redis-entry-ids'
 import { RedisStreamsProvider } from '../../src/providers/redis/redis-streams-provider'
 import { nodeUpstashClient } from '../../src/providers/redis/upstash-node'
 import { LiveFanout } from '../../src/providers/shared/live-fanout'
@@ -21,6 +20,10 @@ class HoldableLive implements Provider {
   private releaseHeld: (() => void) | undefined
 
   constructor(private readonly inner: Provider) {}
+
+  get comparePositions(): Provider['comparePositions'] {
+    return this.inner.comparePositions
+  }
 
   isValidPosition(position: string, route: ResolvedRoute): boolean {
     return this.inner.isValidPosition(position, route)
@@ -78,7 +81,7 @@ describe('LiveFanout over Redis positions (entry ids per key)', () => {
     const route: ResolvedRoute = { kind: 'redis', providerId: 'cache', names: [a, b] }
     const redis = new RedisStreamsProvider((signal) => nodeUpstashClient({ url: rest.url, token: rest.token }, signal), { blockMs: 1000 })
     const recorded = new HoldableLive(redis)
-    const fanout = new LiveFanout(recorded, { comparePositions: compareRedisPositions })
+    const fanout = new LiveFanout(recorded)
     const controller = new AbortController()
     const add = (key: string, id: string, text: string) => admin.addFields(key, ['data', text], id)
     try {

@@ -22,6 +22,7 @@ function limitedApp(max: number, options: { maxStreamMs?: number } = {}) {
   const counts = { opened: 0 }
   const provider: Provider = {
     isValidPosition: (position) => memory.isValidPosition(position),
+    comparePositions: memory.comparePositions,
     open(route, start, signal) {
       counts.opened++
       return memory.open(route, start, signal)

@@ -102,6 +102,31 @@ describe.each<TargetName>(['node', 'workerd'])('Redis Streams on %s', (targetNam
     resumed.cut()
   })
 
+  it('with CURSOR_KEYS, signs a replay batch once, its range in each id, and resumes exactly after any of its ids', async () => {
+    const stream = uniqueName('signed')
+    for (const n of range(1, 20)) await admin.add(streamKey(stream, n % 2 === 0 ? 'a' : 'b'), [{ n }])
+    const signing = await startTarget(targetName, { ...redisEnv(rest), CURSOR_KEYS: 'k:redis-cursor-key-0123456789' })
+    try {
+      const first = await openSse(streamUrl(signing.baseUrl, pairQuery(stream), { from: 'earliest' }))
+      const events = await readNextEvents(first, 20)
+      first.cut()
+      // Sorted: the keys' entries merge by entry id, which two keys may share.
+      const pairNumbers = (read: SseEvent[]) => read.map((e) => JSON.parse(e.data).data.pair.n as number).sort((x, y) => x - y)
+      expect(pairNumbers(events)).toEqual(range(1, 20))
+      const ranged = events.map((event) => event.id!.split('.')).filter((parts) => parts.length === 7)
+      expect(ranged.length).toBeGreaterThan(1)
+      expect(new Set(ranged.map((parts) => parts[4])).size).toBeLessThan(ranged.length)
+      for (const index of [0, 6, 13, 18]) {
+        const resumed = await openSse(streamUrl(signing.baseUrl, pairQuery(stream)), { headers: { 'Last-Event-ID': events[index]!.id! } })
+        // Each key goes on after the event's entry id in it: the rest of the replay, none twice.
+        expect(pairNumbers(await readNextEvents(resumed, 19 - index))).toEqual(pairNumbers(events.slice(index + 1)))
+        resumed.cut()
+      }
+    } finally {
+      await signing.close()
+    }
+  })
+
   it('refuses malformed, forged and foreign cursors with 400', async () => {
     const stream = uniqueName('cursor')
     await admin.add(streamKey(stream, 'a'), [{ n: 1 }])

@@ -1,7 +1,7 @@
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 import type { KafkaReader } from './kafka-reader'
 import { KafkaStream, type KafkaStreamOptions } from './kafka-stream'
-import { isKafkaPosition } from './position'
+import { compareKafkaPositions, isKafkaPosition } from './position'
 
 /** Kafka read over HTTP, partition by partition, by offset; the position is the whole offset vector. */
 export class KafkaProvider implements Provider {
@@ -9,6 +9,8 @@ export class KafkaProvider implements Provider {
     private readonly reader: KafkaReader,
     private readonly options: KafkaStreamOptions,
   ) {}
+
+  readonly comparePositions = compareKafkaPositions
 
   /** One offset group per topic of the route; partition counts are checked against the broker when the stream opens. */
   isValidPosition(position: string, route: ResolvedRoute): boolean {

@@ -1,5 +1,5 @@
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
-import { isSequencePosition, planSequenceStart, type LogBounds } from '../shared/sequence'
+import { compareSequencePositions, isSequencePosition, planSequenceStart, type LogBounds } from '../shared/sequence'
 
 interface Entry {
   seq: number
@@ -62,6 +62,8 @@ export class MemoryProvider implements Provider {
     readonly broker: MemoryBroker,
     private readonly batchSize = 1000,
   ) {}
+
+  readonly comparePositions = compareSequencePositions
 
   isValidPosition(position: string): boolean {
     return isSequencePosition(position)

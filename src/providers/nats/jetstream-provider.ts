@@ -3,7 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamM
 import { StreamError } from '../../errors'
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 import { addConsumer, ConsumerPuller } from './jetstream-pull'
-import { isSequencePosition, planSequenceStart } from '../shared/sequence'
+import { compareSequencePositions, isSequencePosition, planSequenceStart } from '../shared/sequence'
 import { Mailbox } from '../shared/mailbox'
 import type { NatsConnector } from './nats-connection'
 import { subjectMatches } from './subjects'
@@ -54,6 +54,8 @@ export class JetStreamProvider implements Provider {
     this.liveBufferLimit = options.liveBufferLimit ?? 10_000
     this.requireHistory = options.requireHistory ?? false
   }
+
+  readonly comparePositions = compareSequencePositions
 
   isValidPosition(position: string): boolean {
     return isSequencePosition(position)

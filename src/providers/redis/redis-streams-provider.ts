@@ -1,5 +1,5 @@
 import type { Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
-import { compareEntryIds, decodePositions, encodePositions, NO_ENTRY, previousEntryId } from './redis-entry-ids'
+import { compareEntryIds, compareRedisPositions, decodePositions, encodePositions, NO_ENTRY, previousEntryId } from './redis-entry-ids'
 import { planLiveRead, planResumeRead, type KeyReadPlan } from './redis-read-plan'
 import { parseStreamInfo, parseXRead, type StreamBounds, type StreamEntry } from './redis-replies'
 import type { RedisCommand } from './upstash-client'
@@ -46,6 +46,7 @@ export const PAYLOAD_FIELD = 'data'
  * a quiet one) and in entry-id order within each read; each key keeps its order.
  */
 export class RedisStreamsProvider implements Provider {
+  readonly comparePositions = compareRedisPositions
   private readonly pageSize: number
   private readonly pageBytes: number
   private readonly blockMs: number

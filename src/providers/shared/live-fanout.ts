@@ -1,13 +1,10 @@
 import { Mailbox } from './mailbox'
 import type { ComparePositions } from './position-order'
-import { compareSequencePositions } from './sequence'
 import type { BatchReceiver, Provider, ProviderItem, ResolvedRoute, StartPosition } from '../provider'
 
 export interface LiveFanoutOptions {
   /** Items a stream may leave untaken on the shared reader before it moves to a reader of its own. */
   backlogLimit?: number
-  /** The order of the provider's positions; by default decimal sequence numbers (JetStream, the memory log). */
-  comparePositions?: ComparePositions
 }
 
 /**
@@ -30,14 +27,14 @@ export class LiveFanout implements Provider {
   /** Streams of each route reading on their own (behind, or detached). */
   private readonly ownReaders = new Map<string, number>()
   private readonly backlogLimit: number
-  private readonly compare: ComparePositions
+  readonly comparePositions: ComparePositions
 
   constructor(
     private readonly inner: Provider,
     options: LiveFanoutOptions = {},
   ) {
     this.backlogLimit = options.backlogLimit ?? 1000
-    this.compare = options.comparePositions ?? compareSequencePositions
+    this.comparePositions = inner.comparePositions
   }
 
   isValidPosition(position: string, route: ResolvedRoute): boolean {
@@ -88,7 +85,7 @@ export class LiveFanout implements Provider {
         // Caught up with the shared reader: what it delivers after `last` is exactly what
         // comes next. `last` came from the log here, so a position beyond it was already reported.
         const hub = this.hubFor(key, route)
-        if (hub?.last !== undefined && last !== undefined && this.compare(last, hub.last) >= 0) {
+        if (hub?.last !== undefined && last !== undefined && this.comparePositions(last, hub.last) >= 0) {
           subscriber = this.join(hub, last, receiver)
           const joined = own
           own = undefined
@@ -104,8 +101,8 @@ export class LiveFanout implements Provider {
 
   private attach(key: string, route: ResolvedRoute, receiver: BatchReceiver | undefined): Subscriber {
     const hub = this.hubs.get(key)
-    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined, this.compare, receiver))
-    const subscriber = new Subscriber(hub, undefined, this.compare, receiver)
+    if (hub === undefined) return this.startHub(key, route, (started) => new Subscriber(started, undefined, this.comparePositions, receiver))
+    const subscriber = new Subscriber(hub, undefined, this.comparePositions, receiver)
     // A stream joining a reader without history is told so, as the first one was.
     if (hub.noHistory) subscriber.offer([hub.noHistory])
     hub.subscribers.add(subscriber)
@@ -155,7 +152,7 @@ export class LiveFanout implements Provider {
   }
 
   private join(hub: Hub, skipThrough: string, receiver: BatchReceiver | undefined): Subscriber {
-    const subscriber = new Subscriber(hub, skipThrough, this.compare, receiver)
+    const subscriber = new Subscriber(hub, skipThrough, this.comparePositions, receiver)
     hub.subscribers.add(subscriber)
     return subscriber
   }

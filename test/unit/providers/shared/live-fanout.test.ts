@@ -33,6 +33,10 @@ class Recorded implements Provider {
 
   constructor(private readonly inner: Provider) {}
 
+  get comparePositions(): Provider['comparePositions'] {
+    return this.inner.comparePositions
+  }
+
   isValidPosition(position: string, r: ResolvedRoute): boolean {
     return this.inner.isValidPosition(position, r)
   }
