@@ -73,10 +73,11 @@ export class CursorCodec {
   private lastFirst = ''
   private lastLast = ''
   private lastCursor = ''
-  // A batch's events share the signature of its range: signed once.
-  private signedBinding = ''
-  private signedMessage = ''
-  private signature = ''
+  // A batch's events share what follows their positions, the signature of its range: made once.
+  private suffixBinding = ''
+  private suffixFirst = ''
+  private suffixLast = ''
+  private suffix = ''
 
   constructor(keys: readonly CursorKey[] = []) {
     const signers = keys.map((key) => new Signer(key))
@@ -91,12 +92,9 @@ export class CursorCodec {
    */
   encode(binding: string, position: string, first = position, last = position): string {
     if (position === this.lastPosition && binding === this.lastBinding && first === this.lastFirst && last === this.lastLast) return this.lastCursor
-    let cursor = `${VERSION}.${binding}.${position}`
+    const body = `${VERSION}.${binding}.${position}`
     const signer = this.signer
-    if (signer) {
-      const ranged = first !== last && cursor.length + first.length + last.length + signer.cursorPartLength + RANGE_SEPARATORS <= MAX_CURSOR_LENGTH
-      cursor += ranged ? `.${signer.id}.${this.signatureOf(signer, binding, `${first}.${last}`)}.${first}.${last}` : `.${signer.id}.${this.signatureOf(signer, binding, position)}`
-    }
+    const cursor = signer ? body + this.signedSuffix(signer, binding, body.length, position, first, last) : body
     this.lastBinding = binding
     this.lastPosition = position
     this.lastFirst = first
@@ -105,14 +103,22 @@ export class CursorCodec {
     return cursor
   }
 
-  /** The signature of `1.<binding>.<covered>`, where `covered` is a position or a batch's `<first>.<last>`. */
-  private signatureOf(signer: Signer, binding: string, covered: string): string {
-    if (covered !== this.signedMessage || binding !== this.signedBinding) {
-      this.signature = signer.sign(`${VERSION}.${binding}.${covered}`)
-      this.signedBinding = binding
-      this.signedMessage = covered
+  /**
+   * What follows a signed cursor's position: `.<kid>.<signature>` of the position, or of the batch's
+   * range followed by `.<first>.<last>`; made once for the events of a batch.
+   */
+  private signedSuffix(signer: Signer, binding: string, bodyLength: number, position: string, first: string, last: string): string {
+    const ranged = first !== last && bodyLength + signer.cursorPartLength + RANGE_SEPARATORS + first.length + last.length <= MAX_CURSOR_LENGTH
+    if (!ranged) first = last = position
+    if (first !== this.suffixFirst || last !== this.suffixLast || binding !== this.suffixBinding) {
+      this.suffix = ranged
+        ? `.${signer.id}.${signer.sign(`${VERSION}.${binding}.${first}.${last}`)}.${first}.${last}`
+        : `.${signer.id}.${signer.sign(`${VERSION}.${binding}.${position}`)}`
+      this.suffixBinding = binding
+      this.suffixFirst = first
+      this.suffixLast = last
     }
-    return this.signature
+    return this.suffix
   }
 
   /**
