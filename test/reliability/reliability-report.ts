@@ -94,7 +94,8 @@ ${table(
 ## How it is measured
 
 The function under test is the Node entry (\`src/runtime/node.ts\`) run as its own process, so that its
-memory is its own. Between it and each broker sits a TCP proxy (\`test/support/faults/tcp-proxy.ts\`)
+memory is its own, signing its cursors (\`CURSOR_KEYS\`) as a deployment open to the internet does: every
+resume passes a signature check, and one from inside a replay batch its signed range. Between it and each broker sits a TCP proxy (\`test/support/faults/tcp-proxy.ts\`)
 that resets connections (RST both ways), stalls them (nothing forwarded until healed) or blackholes
 them (bytes vanish, nothing answers, until healed; connections blackholed stay dead). The brokers are
 real: nats-server 2.12 (JetStream, file storage), redis-server behind the Upstash REST protocol

@@ -9,6 +9,11 @@ import { recordResult } from '../support/faults/results'
 import { LONG, scaled, SEED } from '../support/faults/scale'
 
 const HEARTBEAT_SECONDS = 1
+/**
+ * The function signs its cursors, as a deployment open to the internet does: every resume under
+ * faults passes a signature check, and one from inside a replay batch its signed range too.
+ */
+const CURSOR_KEYS = 'reliability:reliability-cursor-key-0123456789'
 /** The stated bound: a client that reads nothing costs the function at most this much memory (1 KB events). */
 export const BACKPRESSURE_CAP_BYTES = 16 * 1024 * 1024
 
@@ -61,7 +66,7 @@ export function describeReliability(
       feed = await startFeed()
       // The heartbeat also bounds how long a silent NATS connection goes unnoticed.
       if (feed.baseUrl === undefined) {
-        fn = await startNodeProcess({ ...feed.env, RETRY_MS: '200', HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), ...functionEnv })
+        fn = await startNodeProcess({ ...feed.env, RETRY_MS: '200', HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS), CURSOR_KEYS, ...functionEnv })
       }
     }, 180_000)
     afterAll(async () => {
