@@ -23,8 +23,6 @@ export { JetStreamProvider, type JetStreamOptions } from './providers/nats/jetst
 export { connectionPerStream, sharedConnection, type NatsConnector, type NatsSettings } from './providers/nats/nats-connection'
 export { LiveFanout, type LiveFanoutOptions } from './providers/shared/live-fanout'
 export type { ComparePositions } from './providers/shared/position-order'
-export { compareKafkaPositions } from './providers/kafka/position'
-export { compareRedisPositions } from './providers/redis/redis-entry-ids'
 export { MemoryBroker, MemoryProvider } from './providers/memory/memory-provider'
 export { RedisStreamsProvider, type RedisStreamsOptions } from './providers/redis/redis-streams-provider'
 export { upstashOptions, type RedisCommand, type RedisSettings, type UpstashClientFactory, type UpstashSettings } from './providers/redis/upstash-client'
