@@ -154,7 +154,7 @@ function invalid(reason: string): RequestError {
   return new RequestError(400, 'INVALID_CURSOR', `Last-Event-ID ${reason}`)
 }
 
-/** One key of CURSOR_KEYS, ready to sign: every event's cursor is signed. */
+/** One key of CURSOR_KEYS, ready to sign cursors and to verify them. */
 class Signer {
   readonly id: string
   /** What `.<kid>.<signature>` adds to a cursor. */

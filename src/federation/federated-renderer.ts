@@ -62,8 +62,7 @@ export function federatedRenderer({ graph, subgraphTimeoutMs, forwardHeaders, sh
       let next = 0
       for (const item of items) {
         if (item.type === 'event' && item.error === undefined) {
-          const cursor = item.position === undefined ? undefined : range ? rendering.cursorOf(item.position, range.first, range.last) : rendering.cursorOf(item.position)
-          frames += nextFrame(cursor, results[next++]!)
+          frames += nextFrame(item.position === undefined ? undefined : rendering.cursorOf(item.position, range?.first, range?.last), results[next++]!)
         } else frames += plain(item, range)
       }
       return frames

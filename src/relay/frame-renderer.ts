@@ -35,7 +35,7 @@ export function itemFrame({ responseKey, resultOf, cursorOf, noHistoryEvent }: F
     if (item.type === 'no-history') return noHistoryEvent ? noHistoryFrame(item.names) : ''
     if (item.type === 'backlog') return ''
     const result = item.error === undefined ? resultOf(item.text) : JSON.stringify({ data: null, errors: [{ message: item.error, path: [responseKey] }] })
-    const cursor = item.position === undefined ? undefined : range ? cursorOf(item.position, range.first, range.last) : cursorOf(item.position)
+    const cursor = item.position === undefined ? undefined : cursorOf(item.position, range?.first, range?.last)
     if (item === lastItem && result === lastResult && cursor === lastCursor) return lastFrame
     lastFrame = nextFrame(cursor, result)
     lastItem = item
@@ -62,13 +62,11 @@ export interface EventRange {
 
 /** The range of the events of `items` that have positions, when there are two or more of them. */
 export function eventRange(items: readonly ProviderItem[]): EventRange | undefined {
+  const positionOf = (item: ProviderItem) => (item.type === 'event' ? item.position : undefined)
   let first: string | undefined
   let last: string | undefined
-  for (const item of items) if (item.type === 'event' && item.position !== undefined) first ??= item.position
-  for (let i = items.length - 1; i >= 0 && last === undefined; i--) {
-    const item = items[i]!
-    if (item.type === 'event' && item.position !== undefined) last = item.position
-  }
+  for (let i = 0; i < items.length && first === undefined; i++) first = positionOf(items[i]!)
+  for (let i = items.length - 1; i >= 0 && last === undefined; i--) last = positionOf(items[i]!)
   return first !== undefined && last !== undefined && first !== last ? { first, last } : undefined
 }
 
