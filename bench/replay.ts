@@ -33,7 +33,7 @@ export interface TargetReplay extends RateSeries {
 
 export interface BrokerReplay {
   raw: RateSeries
-  /** `node`: the Node entry; `node-signed`: the same with CURSOR_KEYS (every id signed); `workerd`. */
+  /** `node`: the Node entry; `node-signed`: the same with CURSOR_KEYS (ids signed, once per batch); `workerd`. */
   targets: Record<string, TargetReplay>
 }
 
